@@ -1,0 +1,59 @@
+"""tasklight: a plugin-based NLP task platform.
+
+This module is the public API that plugins import (``import tasklight``); nothing
+deeper is needed to write a task. Heavy parts (torch) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from tasklight.errors import UserError
+from tasklight.hookspecs import hookimpl
+from tasklight.task import (
+    SHAPES,
+    SPLITS,
+    Adapter,
+    Features,
+    Metric,
+    MetricValue,
+    Record,
+    Shape,
+    Task,
+    TaskContext,
+)
+
+__version__ = "0.1.0"
+
+# Public names that import torch: resolved lazily so `platform --help` stays fast.
+_LAZY = {
+    "Head": "tasklight.heads",
+    "Seq2SeqHead": "tasklight.heads",
+    "Decoding": "tasklight.heads",
+    "PredictContext": "tasklight.heads",
+    "Tokenizer": "tasklight.data.tokenizer",
+    "TransformerConfig": "tasklight.model",
+    "Transformer": "tasklight.model",
+    "generate": "tasklight.model",
+    "read_lines": "tasklight.formats",
+    "read_text": "tasklight.formats",
+    "read_jsonl": "tasklight.formats",
+}
+
+__all__ = [
+    "SHAPES", "SPLITS", "Adapter", "Features", "Metric", "MetricValue", "Record", "Shape", "Task",
+    "TaskContext", "UserError", "hookimpl", "__version__", *_LAZY,
+]
+
+if TYPE_CHECKING:
+    from tasklight.data.tokenizer import Tokenizer
+    from tasklight.formats import read_jsonl, read_lines, read_text
+    from tasklight.heads import Decoding, Head, PredictContext, Seq2SeqHead
+    from tasklight.model import Transformer, TransformerConfig, generate
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tasklight' has no attribute {name!r}")

@@ -1,0 +1,29 @@
+"""``platform eval TASK --run DIR``: score a trained run on a split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tasklight.cli.options import data_option, set_option
+
+
+@click.command("eval")
+@click.argument("task")
+@click.option("--run", "run_dir", required=True, type=click.Path(path_type=Path), help="A run directory.")
+@data_option(None)
+@click.option("--split", default="test", show_default=True, type=click.Choice(["train", "validation", "test"]))
+@set_option
+def command(task: str, run_dir: Path, data: str | None, split: str, overrides: tuple[str, ...]) -> None:
+    """Score the run's best checkpoint on SPLIT of --data (default: the data it was trained on).
+
+    Writes eval-<split>.json into the run directory.
+    """
+    from tasklight.cli.show import show_record
+    from tasklight.runner import evaluate, load_run
+
+    loaded = load_run(run_dir, task, overrides=overrides)
+    record = evaluate(loaded, data, split)
+    show_record(record)
+    click.echo(f"Wrote {run_dir / f'eval-{split}.json'}")

@@ -1,0 +1,273 @@
+"""platform.toml + per-task tables + ``--set key=value`` -> one flat, typed, validated config.
+
+Keys are dotted (``trainer.lr``). A key's type is the type of its default; an
+unknown key or a value of the wrong type is a UserError that suggests the
+closest known key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tasklight.errors import UserError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "decoding.strategy": ("greedy", "beam", "sample"),
+    "trainer.schedule": ("inverse_sqrt", "linear", "cosine", "constant"),
+}
+POSITIVE: tuple[str, ...] = (
+    "tokenizer.vocab_size", "data.max_length", "data.max_tokens", "data.eval_max_tokens",
+    "decoding.beam_size", "decoding.max_new_tokens", "trainer.accumulate_grad_batches",
+    "trainer.val_check_interval", "trainer.checkpoint_every_n_steps", "trainer.log_every_n_steps",
+)
+NON_NEGATIVE: tuple[str, ...] = (
+    "trainer.lr", "trainer.warmup_steps", "trainer.weight_decay", "trainer.label_smoothing",
+    "trainer.gradient_clip_val", "data.val_fraction", "data.val_metric_examples", "data.limit_train",
+    "data.limit_test", "decoding.top_k", "decoding.temperature", "trainer.threads",
+)
+MODEL_POSITIVE = ("d_model", "n_heads", "d_ff", "max_positions")
+
+
+def default_file() -> Path:
+    """The shipped platform.toml (the repository root's, linked into the package)."""
+    return Path(str(resources.files("tasklight") / "platform.toml"))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as err:
+        raise UserError(f"{path}: malformed TOML ({err})") from None
+
+
+def flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+class Config(Mapping[str, Any]):
+    """The resolved configuration of one run: flat dotted keys -> typed values."""
+
+    def __init__(self, values: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]]) -> None:
+        self._values = dict(values)
+        self.presets = {k: dict(v) for k, v in presets.items()}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def section(self, name: str) -> dict[str, Any]:
+        """``section("trainer")`` -> {"lr": ..., ...}."""
+        cut = len(name) + 1
+        return {k[cut:]: v for k, v in self._values.items() if k.startswith(f"{name}.")}
+
+    def model_fields(self) -> dict[str, Any]:
+        """The model preset with any ``model.*`` overrides applied."""
+        fields = dict(self.presets[self["model.preset"]])
+        fields.update({k: v for k, v in self.section("model").items() if k != "preset"})
+        return fields
+
+    def replace(self, **changes: Any) -> Config:
+        values = dict(self._values)
+        values.update({k.replace("__", "."): v for k, v in changes.items()})
+        return Config(values, self.presets)
+
+    def to_toml(self) -> str:
+        """The config as TOML (``platform run --config`` of a later version can read it)."""
+        lines: list[str] = []
+        sections: dict[str, list[tuple[str, Any]]] = {}
+        for key, value in self._values.items():
+            head, _, rest = key.partition(".")
+            sections.setdefault(head, []).append((rest, value))
+        for head, items in sections.items():
+            lines.append(f"[{head}]")
+            lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in items)
+            lines.append("")
+        lines.append(f"[presets.{self['model.preset']}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in self.presets[self["model.preset"]].items())
+        return "\n".join(lines) + "\n"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def load_config(
+    task_name: str,
+    task_settings: Mapping[str, Any],
+    *,
+    demo: bool,
+    overrides: Iterable[str] = (),
+    cli: Mapping[str, Any] | None = None,
+    files: Iterable[Path] = (),
+) -> Config:
+    """Resolve the config of a run of ``task_name``.
+
+    Order, later wins: shipped platform.toml, ./platform.toml (if any), extra
+    ``files``, ``[tasks.NAME]``, ``[tasks.NAME.demo]`` when the data is the demo,
+    ``--set`` overrides, then the launcher's own flags (``cli``).
+    """
+    raw = read_toml(default_file())
+    sources = [default_file()]
+    local = Path.cwd() / "platform.toml"
+    if local.is_file() and local.resolve() != default_file().resolve():
+        sources.append(local)
+    sources.extend(Path(f) for f in files)
+    layers = [raw] + [read_toml(p) for p in sources[1:]]
+
+    presets: dict[str, dict[str, Any]] = {}
+    for layer in layers:
+        for name, table in layer.get("presets", {}).items():
+            presets.setdefault(name, {}).update(table)
+
+    schema: dict[str, Any] = {}
+    for key, value in flatten({k: v for k, v in raw.items() if k not in ("presets", "tasks", "bench")}).items():
+        schema[key] = value
+    for fields in presets.values():
+        for key, value in fields.items():
+            schema.setdefault(f"model.{key}", value)
+    schema.update(task_settings)
+
+    values = {k: v for k, v in schema.items() if not (k.startswith("model.") and k != "model.preset")}
+
+    def apply(items: Mapping[str, Any], origin: str) -> None:
+        for key, value in items.items():
+            values[key] = _coerce(key, value, schema, origin)
+
+    for layer, path in zip(layers, sources):
+        body = flatten({k: v for k, v in layer.items() if k not in ("presets", "tasks", "bench")})
+        if layer is not raw:
+            apply(body, str(path))
+        table = layer.get("tasks", {}).get(task_name, {})
+        apply({k: v for k, v in table.items() if not isinstance(v, Mapping)}, f"{path} [tasks.{task_name}]")
+        if demo:
+            apply(table.get("demo", {}), f"{path} [tasks.{task_name}.demo]")
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set expects key=value, got {item!r}")
+        key = key.strip()
+        apply({key: _parse_text(text, schema.get(key))}, "--set")
+    if cli:
+        apply({k: v for k, v in cli.items() if v is not None}, "the command line")
+
+    config = Config(values, presets)
+    _validate(config)
+    return config
+
+
+def _parse_text(text: str, default: Any) -> Any:
+    """A ``--set`` value as the type of its default (strings stay strings)."""
+    text = text.strip()
+    if isinstance(default, str) or default is None:
+        return text
+    if isinstance(default, list):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return [p.strip() for p in text.split(",") if p.strip()]
+    if isinstance(default, bool):
+        lowered = text.lower()
+        if lowered in ("true", "1", "yes", "on"):
+            return True
+        if lowered in ("false", "0", "no", "off"):
+            return False
+        return text
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _coerce(key: str, value: Any, schema: Mapping[str, Any], origin: str) -> Any:
+    if key not in schema:
+        close = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UserError(f"unknown config key {key!r} in {origin}{hint}")
+    default = schema[key]
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, list):
+        ok = isinstance(value, list)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        expected = type(default).__name__
+        raise UserError(f"config key {key!r} in {origin} expects {expected}, got {value!r}")
+    return value
+
+
+def _validate(config: Config) -> None:
+    if config["model.preset"] not in config.presets:
+        raise UserError(
+            f"unknown model preset {config['model.preset']!r}; known: {', '.join(sorted(config.presets))}"
+        )
+    for key, allowed in CHOICES.items():
+        if key in config and config[key] not in allowed:
+            raise UserError(f"config key {key!r} must be one of {', '.join(allowed)}, got {config[key]!r}")
+    for key in POSITIVE:
+        if key in config and config[key] <= 0:
+            raise UserError(f"config key {key!r} must be positive, got {config[key]!r}")
+    for key in NON_NEGATIVE:
+        if key in config and config[key] < 0:
+            raise UserError(f"config key {key!r} must not be negative, got {config[key]!r}")
+    for key in ("trainer.max_steps", "trainer.max_epochs"):
+        if config[key] < -1 or config[key] == 0:
+            raise UserError(f"{key} must be positive (or -1 for no limit), got {config[key]}")
+    if not 0 <= config["data.val_fraction"] < 1:
+        raise UserError(f"data.val_fraction must be in [0, 1), got {config['data.val_fraction']}")
+    model = config.model_fields()
+    for key in MODEL_POSITIVE:
+        if model.get(key, 1) <= 0:
+            raise UserError(f"model.{key} must be positive, got {model[key]}")
+    if model["d_model"] % model["n_heads"]:
+        raise UserError(f"model.d_model ({model['d_model']}) must be divisible by model.n_heads ({model['n_heads']})")
+    if not 0 <= model.get("dropout", 0.0) < 1:
+        raise UserError(f"model.dropout must be in [0, 1), got {model['dropout']}")
+    if config["trainer.schedule"] in ("linear", "cosine") and config["trainer.max_steps"] <= 0:
+        raise UserError(f"trainer.schedule={config['trainer.schedule']} needs trainer.max_steps (--max-steps)")

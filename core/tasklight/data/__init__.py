@@ -1,0 +1,1 @@
+"""Data: resolving ``--data`` into splits, the tokenizer, token-budget batching."""

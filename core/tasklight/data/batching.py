@@ -1,0 +1,159 @@
+"""Token-budget batching with length bucketing, and the padding collator.
+
+Sorting by length inside large shuffled buckets keeps padding low while batches
+stay random; the budget counts padded tokens, so every batch costs about the same.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import Sampler
+
+from tasklight.task import Features
+
+
+def row_cost(features: Features) -> int:
+    """Tokens of a row across its sequence fields (source + target, say)."""
+    return sum(len(v) for v in features.values() if isinstance(v, list))
+
+
+def batch_cost(rows: Sequence[Features]) -> int:
+    """Padded tokens a batch of rows occupies: rows x longest of each field."""
+    longest: dict[str, int] = {}
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, list):
+                longest[key] = max(longest.get(key, 0), len(value))
+    return len(rows) * sum(longest.values())
+
+
+def budget_batches(rows: Sequence[Features], order: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Cut ``order`` (already sorted by length) into batches within ``max_tokens``."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest: dict[str, int] = {}
+    for index in order:
+        grown = dict(longest)
+        for key, value in rows[index].items():
+            if isinstance(value, list):
+                grown[key] = max(grown.get(key, 0), len(value))
+        if current and (len(current) + 1) * sum(grown.values()) > max_tokens:
+            batches.append(current)
+            current, grown = [], {k: len(v) for k, v in rows[index].items() if isinstance(v, list)}
+        current.append(index)
+        longest = grown
+    if current:
+        batches.append(current)
+    return batches
+
+
+class TokenBudgetSampler(Sampler[list[int]]):
+    """Yields batches of row indices. Training: shuffled buckets, sorted inside, batches
+    shuffled; evaluation: sorted by length once. Each rank takes every world_size-th
+    batch of the same seeded list, and all ranks get the same number of batches."""
+
+    def __init__(
+        self,
+        rows: Sequence[Features],
+        max_tokens: int,
+        *,
+        shuffle: bool,
+        seed: int = 0,
+        bucket_batches: int = 100,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        self.rows = rows
+        self.lengths = [row_cost(r) for r in rows]
+        self.max_tokens = max_tokens
+        self.shuffle = shuffle
+        self.seed = seed
+        self.bucket_batches = bucket_batches
+        self.rank = rank
+        self.world_size = world_size
+        self.epoch = 0
+        self._fixed = None if shuffle else self._make(random.Random(seed))
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _make(self, rng: random.Random) -> list[list[int]]:
+        indices = list(range(len(self.rows)))
+        if not self.shuffle:
+            indices.sort(key=lambda i: self.lengths[i])
+            batches = budget_batches(self.rows, indices, self.max_tokens)
+        else:
+            rng.shuffle(indices)
+            # A bucket holds about `bucket_batches` batches' worth of rows.
+            mean = max(1, sum(self.lengths) // max(1, len(self.lengths)))
+            size = max(1, self.bucket_batches * self.max_tokens // mean)
+            batches = []
+            for start in range(0, len(indices), size):
+                bucket = sorted(indices[start : start + size], key=lambda i: self.lengths[i])
+                batches.extend(budget_batches(self.rows, bucket, self.max_tokens))
+            rng.shuffle(batches)
+        if self.world_size > 1:
+            per_rank = -(-len(batches) // self.world_size)
+            batches = (batches * 2)[: per_rank * self.world_size] if batches else batches
+        return batches
+
+    def _batches(self) -> list[list[int]]:
+        if self._fixed is not None:
+            all_batches = self._fixed
+        else:
+            all_batches = self._make(random.Random(self.seed * 1_000_003 + self.epoch))
+        return all_batches[self.rank :: self.world_size]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches())
+
+    def __len__(self) -> int:
+        return len(self._batches())
+
+
+class Collator:
+    """Pads list fields with ``pad_id`` into (B, T) long tensors; stacks scalars.
+
+    ``row`` (each row's index in the dataset) always comes along, so evaluation
+    can put sorted batches back in order.
+    """
+
+    def __init__(self, pad_id: int) -> None:
+        self.pad_id = pad_id
+
+    def __call__(self, items: Sequence[tuple[int, Features]]) -> dict[str, Any]:
+        batch: dict[str, Any] = {"row": torch.tensor([i for i, _ in items], dtype=torch.long)}
+        rows = [f for _, f in items]
+        for key in rows[0]:
+            values = [r[key] for r in rows]
+            first = values[0]
+            if isinstance(first, list):
+                width = max(len(v) for v in values)
+                out = torch.full((len(values), width), self.pad_id, dtype=torch.long)
+                for i, v in enumerate(values):
+                    out[i, : len(v)] = torch.as_tensor(v, dtype=torch.long)
+                batch[key] = out
+            elif isinstance(first, bool) or isinstance(first, int):
+                batch[key] = torch.tensor(values, dtype=torch.long)
+            elif isinstance(first, float):
+                batch[key] = torch.tensor(values, dtype=torch.float)
+            else:
+                batch[key] = values  # anything else rides along as a list
+        return batch
+
+
+class RowDataset(torch.utils.data.Dataset):
+    """Rows with their indices (the collator needs both)."""
+
+    def __init__(self, rows: Sequence[Features]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> tuple[int, Features]:
+        return index, self.rows[index]

@@ -1,0 +1,6 @@
+"""The transformer (three shapes) and autoregressive decoding."""
+
+from .decoding import generate
+from .transformer import DecoderCache, Transformer, TransformerConfig
+
+__all__ = ["TransformerConfig", "Transformer", "DecoderCache", "generate"]

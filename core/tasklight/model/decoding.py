@@ -1,0 +1,247 @@
+"""Autoregressive decoding for ``Transformer``: greedy, sampling, batched beam search.
+
+All strategies run the whole batch as tensors. Greedy and sampling drop rows as they finish;
+beam search keeps ``beam_size`` rows per example and drops whole examples once they are done.
+``use_cache=False`` recomputes the full decoder at each step; it is slow and exists as the
+reference the cached path must match token for token.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .transformer import DecoderCache, Transformer
+
+STRATEGIES = ("greedy", "sample", "beam")
+
+
+class _RunningBatch:
+    """The partial sequences being decoded and how to get their next-token logits.
+
+    ``seqs`` (N, P+t) always holds every token so far. The cached path feeds the decoder only
+    the tokens the cache has not seen (the whole prefix first, then one per step); the uncached
+    path re-runs the decoder over ``seqs``.
+    """
+
+    def __init__(
+        self,
+        model: Transformer,
+        prefix_ids: Tensor,
+        memory: Tensor | None,
+        memory_mask: Tensor | None,
+        max_len: int,
+        use_cache: bool,
+    ) -> None:
+        self.model = model
+        self.seqs = prefix_ids  # (N, P)
+        self.cache: DecoderCache | None = None
+        self.memory, self.memory_mask = memory, memory_mask  # (N, S, C), (N, S)
+        if use_cache:
+            self.cache = model.new_cache(prefix_ids.size(0), max_len, memory, memory_mask)
+            self.memory = self.memory_mask = None  # now held as cross-attention K/V in the cache
+
+    def next_logits(self) -> Tensor:
+        """(N, V) float32 logits for the token after ``seqs``."""
+        if self.cache is not None:
+            hidden = self.model.decode(self.seqs[:, self.cache.length :], cache=self.cache)
+        else:
+            hidden = self.model.decode(self.seqs, self.memory, self.memory_mask)
+        return self.model.lm_logits(hidden[:, -1:])[:, -1].float()  # (N, V)
+
+    def push(self, tokens: Tensor) -> None:
+        self.seqs = torch.cat([self.seqs, tokens[:, None]], dim=1)
+
+    def select(self, index: Tensor) -> None:
+        """Keep rows ``index`` (LongTensor; rows may repeat or disappear)."""
+        self.seqs = self.seqs.index_select(0, index)
+        if self.cache is not None:
+            self.cache.reorder(index)
+        if self.memory is not None:
+            self.memory = self.memory.index_select(0, index)
+        if self.memory_mask is not None:
+            self.memory_mask = self.memory_mask.index_select(0, index)
+
+
+@torch.no_grad()
+def generate(
+    model: Transformer,
+    prefix_ids: Tensor,
+    *,
+    src_ids: Tensor | None = None,
+    eos_id: int,
+    max_new_tokens: int,
+    strategy: str = "greedy",
+    beam_size: int = 4,
+    length_penalty: float = 1.0,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    generator: torch.Generator | None = None,
+    use_cache: bool = True,
+) -> list[list[int]]:
+    """Continue ``prefix_ids`` (B, P); return each example's new tokens, without the EOS.
+
+    seq2seq: ``prefix_ids`` is a (B, 1) column of BOS and ``src_ids`` (B, S) the padded source.
+    decoder-only: ``prefix_ids`` is the prompt (equal lengths, no padding), ``src_ids`` None.
+    The model is used as is: call ``model.eval()`` first unless dropout is wanted.
+    """
+    config = model.config
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}; got {strategy!r}")
+    if config.shape == "encoder-only":
+        raise ValueError("generate() needs a decoder; this model is encoder-only")
+    if prefix_ids.dim() != 2 or prefix_ids.size(1) == 0:
+        raise ValueError(f"prefix_ids must be (B, P) with P >= 1; got {tuple(prefix_ids.shape)}")
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0; got {max_new_tokens}")
+    if strategy == "beam" and beam_size < 1:
+        raise ValueError(f"beam_size must be >= 1; got {beam_size}")
+    if strategy == "sample" and not (temperature > 0 and top_k >= 0 and 0 < top_p <= 1):
+        raise ValueError("sampling needs temperature > 0, top_k >= 0 and 0 < top_p <= 1")
+
+    B, P = prefix_ids.shape
+    memory = memory_mask = None
+    if config.shape == "encoder-decoder":
+        if src_ids is None or src_ids.size(0) != B:
+            raise ValueError("encoder-decoder generate() needs src_ids with one row per prefix")
+        memory = model.encode(src_ids)  # (B, S, C), once
+        memory_mask = src_ids != config.pad_id  # (B, S)
+    elif src_ids is not None:
+        raise ValueError("decoder-only generate() takes the prompt as prefix_ids; src_ids=None")
+
+    max_new = min(max_new_tokens, config.max_positions - P)  # positions are a hard limit
+    if max_new <= 0:
+        return [[] for _ in range(B)]
+    batch = _RunningBatch(model, prefix_ids, memory, memory_mask, P + max_new, use_cache)
+
+    if strategy == "beam":
+        return _beam_search(batch, B, P, eos_id, max_new, beam_size, length_penalty)
+    if strategy == "greedy":
+        return _one_token_at_a_time(batch, B, eos_id, max_new, lambda logits: logits.argmax(-1))
+    return _one_token_at_a_time(
+        batch, B, eos_id, max_new, lambda x: _sample(x, temperature, top_k, top_p, generator)
+    )
+
+
+def _sample(
+    logits: Tensor, temperature: float, top_k: int, top_p: float, generator: torch.Generator | None
+) -> Tensor:
+    """(N, V) logits -> (N,) sampled token ids after temperature, top-k and nucleus filtering."""
+    logits = logits / temperature
+    if 0 < top_k < logits.size(-1):
+        kth_best = logits.topk(top_k, dim=-1).values[:, -1:]  # (N, 1)
+        logits = logits.masked_fill(logits < kth_best, -math.inf)
+    if top_p < 1.0:
+        sorted_logits, order = logits.sort(dim=-1, descending=True)  # (N, V)
+        probs = sorted_logits.softmax(-1)
+        # Nucleus = smallest prefix reaching top_p: drop a token once the tokens ranked above it
+        # already cover top_p. The best token is never dropped (nothing ranks above it).
+        drop = probs.cumsum(-1) - probs >= top_p
+        logits = logits.scatter(-1, order, sorted_logits.masked_fill(drop, -math.inf))
+    return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1)  # (N,)
+
+
+def _one_token_at_a_time(
+    batch: _RunningBatch, B: int, eos_id: int, max_new: int, pick: Callable[[Tensor], Tensor]
+) -> list[list[int]]:
+    """Greedy or sampling: one token per running row per step; finished rows leave the batch."""
+    device = batch.seqs.device
+    # Filled with EOS so a row that stops early reads as "tokens, EOS, EOS, ..." at the end.
+    out = torch.full((B, max_new), eos_id, dtype=torch.long, device=device)  # (B, max_new)
+    alive = torch.arange(B, device=device)  # (N,) example index of each running row
+    for t in range(max_new):
+        tokens = pick(batch.next_logits())  # (N,)
+        out[alive, t] = tokens
+        if t == max_new - 1:
+            break
+        running = tokens != eos_id
+        if not bool(running.all()):
+            keep = running.nonzero().squeeze(1)
+            if keep.numel() == 0:
+                break
+            alive, tokens = alive[keep], tokens[keep]
+            batch.select(keep)
+        batch.push(tokens)
+    return [_cut_at_eos(row, eos_id) for row in out.tolist()]
+
+
+def _cut_at_eos(tokens: list[int], eos_id: int) -> list[int]:
+    return tokens[: tokens.index(eos_id)] if eos_id in tokens else tokens
+
+
+def _beam_search(
+    batch: _RunningBatch, B: int, P: int, eos_id: int, max_new: int, K: int, length_penalty: float
+) -> list[list[int]]:
+    """Batched beam search over (active examples x K) rows.
+
+    Each step ranks the 2K best continuations per example. An EOS continuation ranked within
+    the top K becomes a finished hypothesis scored sum_logprob / length**length_penalty (length
+    counts the EOS); the K best non-EOS continuations carry on. An example is done once it has K
+    finished hypotheses (early stopping), or when max_new is reached and its live beams are
+    finished as they are. The best finished hypothesis is returned.
+    """
+    device = batch.seqs.device
+    batch.select(torch.arange(B, device=device).repeat_interleave(K))  # (B*K) rows, cache included
+    # The K beams start as copies of one prefix; only beam 0 may expand at first, otherwise
+    # the first step would return K identical hypotheses.
+    scores = torch.full((B, K), -math.inf, device=device)  # (Ba, K) summed log-probs
+    scores[:, 0] = 0.0
+    example = torch.arange(B)  # (Ba,) original index of each active example (CPU)
+    n_finished = torch.zeros(B, dtype=torch.long, device=device)  # (Ba,)
+    finished: list[list[tuple[float, list[int]]]] = [[] for _ in range(B)]
+    rank = torch.arange(2 * K, device=device)  # (2K,)
+
+    for t in range(max_new):
+        logprobs = batch.next_logits().log_softmax(-1)  # (Ba*K, V)
+        Ba, V = scores.size(0), logprobs.size(-1)
+        candidates = (scores.view(-1, 1) + logprobs).view(Ba, K * V)  # (Ba, K*V)
+        top_scores, top_index = candidates.topk(2 * K, dim=1)  # (Ba, 2K), best first
+        top_beam, top_token = top_index // V, top_index % V  # (Ba, 2K)
+        row_base = (torch.arange(Ba, device=device) * K)[:, None]  # (Ba, 1)
+        is_eos = top_token == eos_id
+
+        # 1) EOS within the top K: a finished hypothesis (its tokens exclude the EOS).
+        ends = is_eos & (rank < K) & (top_scores > -math.inf)  # (Ba, 2K)
+        if bool(ends.any()):
+            n_finished += ends.sum(1)
+            hypotheses = batch.seqs.index_select(0, (row_base + top_beam)[ends])[:, P:].tolist()
+            for e, score, hypothesis in zip(
+                ends.nonzero()[:, 0].tolist(), top_scores[ends].tolist(), hypotheses
+            ):
+                finished[int(example[e])].append((score / (t + 1) ** length_penalty, hypothesis))
+
+        # 2) The K best non-EOS continuations carry on (each beam has at most one EOS among
+        #    the 2K, so there are always at least K). EOS ranks are pushed behind all others.
+        order = torch.where(is_eos, rank + 2 * K, rank).argsort(dim=1)[:, :K]  # (Ba, K)
+        scores = top_scores.gather(1, order)
+        tokens = top_token.gather(1, order)
+        source_rows = row_base + top_beam.gather(1, order)  # (Ba, K) rows they extend
+
+        if t == max_new - 1:  # out of budget: unfinished examples keep their live beams as is
+            live = n_finished < K  # (Ba,)
+            prefixes = batch.seqs[source_rows[live].flatten(), P:]  # (n*K, t)
+            full = torch.cat([prefixes, tokens[live].flatten()[:, None]], dim=1)  # (n*K, t+1)
+            for e, score, hypothesis in zip(
+                live.nonzero()[:, 0].repeat_interleave(K).tolist(),
+                scores[live].flatten().tolist(),
+                full.tolist(),
+            ):
+                if score > -math.inf:
+                    finished[int(example[e])].append((score / max_new**length_penalty, hypothesis))
+            break
+
+        # 3) Done examples leave the batch; one reorder both drops them and follows the beams.
+        keep = n_finished < K  # (Ba,)
+        if not bool(keep.all()):
+            if not bool(keep.any()):
+                break
+            scores, tokens, source_rows = scores[keep], tokens[keep], source_rows[keep]
+            n_finished, example = n_finished[keep], example[keep.cpu()]
+        batch.select(source_rows.flatten())
+        batch.push(tokens.flatten())
+
+    return [max(hyps, key=lambda h: h[0])[1] if hyps else [] for hyps in finished]

@@ -1,0 +1,436 @@
+"""The one transformer of tasklight, in a single readable file.
+
+Three shapes share the same building blocks:
+
+* ``encoder-decoder``: BART/mBART-like seq2seq (encoder + decoder with cross-attention),
+* ``encoder-only``:    BERT-like bidirectional encoder,
+* ``decoder-only``:    GPT-2-like causal language model.
+
+Everything is pre-norm (LayerNorm -> sublayer -> residual), every stack ends in a final
+LayerNorm, positions are learned absolute embeddings, and the token embedding is shared by
+the encoder, the decoder and the output projection (tied). All Linears have biases and the
+self-attention projection is one fused ``qkv`` Linear, so weights map 1:1 onto HF layouts.
+
+Shape legend: B batch, S source length, T target length, C d_model, H heads,
+Dh head size (C // H), V vocabulary, L cached length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+SHAPES = ("encoder-decoder", "encoder-only", "decoder-only")
+
+
+@dataclass
+class TransformerConfig:
+    vocab_size: int
+    shape: str = "encoder-decoder"
+    d_model: int = 256
+    n_heads: int = 4
+    encoder_layers: int = 3
+    decoder_layers: int = 3
+    d_ff: int = 1024
+    dropout: float = 0.1
+    attention_dropout: float = 0.0
+    max_positions: int = 512
+    pad_id: int = 0
+
+    def __post_init__(self) -> None:
+        if self.shape not in SHAPES:
+            allowed = ", ".join(repr(s) for s in SHAPES)
+            raise ValueError(f"shape must be one of {allowed}; got {self.shape!r}")
+        if self.vocab_size <= 0:
+            raise ValueError(f"vocab_size must be positive; got {self.vocab_size}")
+        if self.d_model <= 0 or self.n_heads <= 0 or self.d_model % self.n_heads != 0:
+            raise ValueError(
+                f"d_model ({self.d_model}) must be a positive multiple of n_heads ({self.n_heads})"
+            )
+        if self.encoder_layers < 0 or self.decoder_layers < 0:
+            raise ValueError("encoder_layers and decoder_layers must be >= 0")
+        if self.max_positions <= 0:
+            raise ValueError(f"max_positions must be positive; got {self.max_positions}")
+        if not 0 <= self.pad_id < self.vocab_size:
+            raise ValueError(f"pad_id ({self.pad_id}) must be a token id in [0, {self.vocab_size})")
+
+
+def _key_padding_mask(real: Tensor | None) -> Tensor | None:
+    """(B, S) bool, True = real token  ->  SDPA boolean mask (B, 1, 1, S), True = may attend.
+
+    Returns None when nothing is padded, which lets SDPA pick its fastest kernels.
+    """
+    if real is None or bool(real.all()):
+        return None
+    # A query whose keys are *all* masked gets a softmax over nothing, i.e. NaN, and NaN leaks
+    # through every later layer. That only happens for an all-padding sequence; let such a row
+    # attend everywhere instead. Its outputs are garbage-but-finite and ignored downstream.
+    real = real | ~real.any(dim=-1, keepdim=True)
+    return real[:, None, None, :]
+
+
+def _split_heads(x: Tensor, n_heads: int) -> Tensor:
+    B, T, C = x.shape
+    return x.view(B, T, n_heads, C // n_heads).transpose(1, 2)  # (B, H, T, Dh)
+
+
+def _merge_heads(x: Tensor) -> Tensor:
+    B, H, T, Dh = x.shape
+    return x.transpose(1, 2).reshape(B, T, H * Dh)  # (B, T, C)
+
+
+class DecoderCache:
+    """Decoder state for incremental decoding, created by ``Transformer.new_cache``.
+
+    Self-attention K/V live in buffers preallocated to ``max_len`` so each step writes in place
+    instead of concatenating. Cross-attention K/V depend only on the encoder output, so they are
+    computed once when the cache is built. ``length`` counts the tokens already written.
+    """
+
+    def __init__(
+        self,
+        self_k: list[Tensor],
+        self_v: list[Tensor],
+        cross_k: list[Tensor] | None,
+        cross_v: list[Tensor] | None,
+        memory_mask: Tensor | None,
+        batch_size: int,
+        max_len: int,
+    ) -> None:
+        self.self_k = self_k  # per decoder layer: (B, H, max_len, Dh)
+        self.self_v = self_v
+        self.cross_k = cross_k  # per decoder layer: (B, H, S, Dh); None without cross-attention
+        self.cross_v = cross_v
+        self.memory_mask = memory_mask  # (B, S) bool, True = real source token
+        self.cross_attn_mask = _key_padding_mask(memory_mask)  # (B, 1, 1, S) or None
+        self.batch_size = batch_size
+        self.max_len = max_len
+        self.length = 0
+
+    def append(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Write new keys/values (B, H, T, Dh) of one layer; return all keys/values (B, H, L+T, Dh).
+
+        ``length`` is advanced by the model once every layer has appended.
+        """
+        start, end = self.length, self.length + k.size(2)
+        if end > self.max_len:
+            raise ValueError(f"DecoderCache is full: {end} tokens > max_len {self.max_len}")
+        if self.self_k[layer].dtype != k.dtype:  # e.g. under autocast: follow the compute dtype
+            self.self_k[layer] = self.self_k[layer].to(k.dtype)
+            self.self_v[layer] = self.self_v[layer].to(v.dtype)
+        self.self_k[layer][:, :, start:end] = k
+        self.self_v[layer][:, :, start:end] = v
+        return self.self_k[layer][:, :, :end], self.self_v[layer][:, :, :end]
+
+    def reorder(self, index: Tensor) -> None:
+        """Keep batch rows ``index`` (LongTensor, may repeat/drop rows): beam reordering, dropping
+        finished sequences, or expanding each example into its beams."""
+
+        def select(t: Tensor) -> Tensor:
+            return t.index_select(0, index.to(t.device))
+
+        self.self_k = [select(t) for t in self.self_k]
+        self.self_v = [select(t) for t in self.self_v]
+        if self.cross_k is not None and self.cross_v is not None:
+            self.cross_k = [select(t) for t in self.cross_k]
+            self.cross_v = [select(t) for t in self.cross_v]
+        if self.memory_mask is not None:
+            self.memory_mask = select(self.memory_mask)
+        if self.cross_attn_mask is not None:
+            self.cross_attn_mask = select(self.cross_attn_mask)
+        self.batch_size = int(index.numel())
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        C = config.d_model
+        self.n_heads = config.n_heads
+        self.attention_dropout = config.attention_dropout
+        self.qkv = nn.Linear(C, 3 * C)  # fused projection, one matmul for q, k and v
+        self.proj = nn.Linear(C, C)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self,
+        x: Tensor,
+        mask: Tensor | None = None,
+        is_causal: bool = False,
+        cache: DecoderCache | None = None,
+        layer: int = 0,
+    ) -> Tensor:
+        C = x.size(-1)
+        q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
+        q, k, v = (_split_heads(t, self.n_heads) for t in (q, k, v))  # 3 x (B, H, T, Dh)
+        if cache is not None:
+            k, v = cache.append(layer, k, v)  # (B, H, L+T, Dh): everything decoded so far
+        y = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            dropout_p=self.attention_dropout if self.training else 0.0,
+            is_causal=is_causal,
+        )  # (B, H, T, Dh)
+        return self.dropout(self.proj(_merge_heads(y)))  # (B, T, C)
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        C = config.d_model
+        self.n_heads = config.n_heads
+        self.attention_dropout = config.attention_dropout
+        self.q = nn.Linear(C, C)
+        self.kv = nn.Linear(C, 2 * C)  # separate from q: k/v come from the encoder, once per source
+        self.proj = nn.Linear(C, C)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def memory_kv(self, memory: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, S, C) encoder output -> keys and values, each (B, H, S, Dh)."""
+        k, v = self.kv(memory).split(memory.size(-1), dim=2)
+        return _split_heads(k, self.n_heads), _split_heads(v, self.n_heads)
+
+    def forward(self, x: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None) -> Tensor:
+        q = _split_heads(self.q(x), self.n_heads)  # (B, H, T, Dh)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.attention_dropout if self.training else 0.0
+        )  # (B, H, T, Dh)
+        return self.dropout(self.proj(_merge_heads(y)))  # (B, T, C)
+
+
+class FeedForward(nn.Module):
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.fc = nn.Linear(config.d_model, config.d_ff)
+        self.act = nn.GELU()
+        self.proj = nn.Linear(config.d_ff, config.d_model)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.proj(self.act(self.fc(x))))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """One pre-norm layer: self-attention, optional cross-attention, feed-forward."""
+
+    def __init__(self, config: TransformerConfig, cross_attention: bool) -> None:
+        super().__init__()
+        self.ln_self = nn.LayerNorm(config.d_model)
+        self.self_attn = SelfAttention(config)
+        self.ln_cross = nn.LayerNorm(config.d_model) if cross_attention else None
+        self.cross_attn = CrossAttention(config) if cross_attention else None
+        self.ln_ff = nn.LayerNorm(config.d_model)
+        self.ff = FeedForward(config)
+
+    def forward(
+        self,
+        x: Tensor,
+        *,
+        self_mask: Tensor | None = None,
+        is_causal: bool = False,
+        cache: DecoderCache | None = None,
+        layer: int = 0,
+        cross_kv: tuple[Tensor, Tensor] | None = None,
+        cross_mask: Tensor | None = None,
+    ) -> Tensor:
+        x = x + self.self_attn(self.ln_self(x), self_mask, is_causal, cache, layer)  # (B, T, C)
+        if self.cross_attn is not None and self.ln_cross is not None:
+            if cross_kv is None:
+                raise ValueError("this block has cross-attention and needs encoder keys/values")
+            x = x + self.cross_attn(self.ln_cross(x), *cross_kv, cross_mask)
+        return x + self.ff(self.ln_ff(x))
+
+
+class Stack(nn.Module):
+    """An encoder or a decoder: its own position table, the blocks, a final LayerNorm."""
+
+    def __init__(self, config: TransformerConfig, n_layers: int, cross_attention: bool) -> None:
+        super().__init__()
+        self.pos = nn.Embedding(config.max_positions, config.d_model)
+        self.blocks = nn.ModuleList(Block(config, cross_attention) for _ in range(n_layers))
+        # Pre-norm leaves the residual stream un-normalized; normalize once at the end.
+        self.ln_f = nn.LayerNorm(config.d_model)
+
+
+class Transformer(nn.Module):
+    def __init__(self, config: TransformerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embed = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_id)
+        self.drop = nn.Dropout(config.dropout)
+        has_encoder = config.shape in ("encoder-decoder", "encoder-only")
+        has_decoder = config.shape in ("encoder-decoder", "decoder-only")
+        self.encoder: Stack | None = (
+            Stack(config, config.encoder_layers, cross_attention=False) if has_encoder else None
+        )
+        self.decoder: Stack | None = (
+            Stack(config, config.decoder_layers, cross_attention=config.shape == "encoder-decoder")
+            if has_decoder
+            else None
+        )
+        self.apply(self._init_weights)
+        with torch.no_grad():
+            self.embed.weight[config.pad_id].zero_()  # pad embeds to nothing, scores 0 when tied
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    # ----------------------------------------------------------------------------------------
+    def _embed(self, ids: Tensor, pos_table: nn.Embedding, start: int) -> Tensor:
+        T = ids.size(1)
+        if start + T > self.config.max_positions:
+            raise ValueError(
+                f"sequence reaches position {start + T} > max_positions {self.config.max_positions}"
+            )
+        pos = torch.arange(start, start + T, device=ids.device)  # (T,)
+        return self.drop(self.embed(ids) + pos_table(pos))  # (B, T, C) + (T, C)
+
+    def encode(self, src_ids: Tensor) -> Tensor:
+        """(B, S) token ids -> (B, S, C) encoder states; padding (pad_id) is masked out as keys."""
+        if self.encoder is None:
+            raise RuntimeError(f"encode() needs an encoder; this model is {self.config.shape}")
+        mask = _key_padding_mask(src_ids != self.config.pad_id)  # (B, 1, 1, S) or None
+        x = self._embed(src_ids, self.encoder.pos, 0)  # (B, S, C)
+        for block in self.encoder.blocks:
+            x = block(x, self_mask=mask)
+        return self.encoder.ln_f(x)
+
+    def decode(
+        self,
+        tgt_ids: Tensor,
+        memory: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+        cache: DecoderCache | None = None,
+    ) -> Tensor:
+        """(B, T) token ids -> (B, T, C) decoder states (causal).
+
+        Without a cache, ``tgt_ids`` is the whole target and ``memory`` (B, S, C) plus
+        ``memory_mask`` (B, S, True = real) feed cross-attention (encoder-decoder only).
+        With a cache, ``tgt_ids`` holds only the new tokens, which continue at ``cache.length``;
+        cross-attention uses the K/V stored in the cache, so ``memory`` is not needed.
+        """
+        if self.decoder is None:
+            raise RuntimeError(f"decode() needs a decoder; this model is {self.config.shape}")
+        cross = self.config.shape == "encoder-decoder"
+        T = tgt_ids.size(1)
+        if cache is None:
+            start = 0
+            if cross and memory is None:
+                raise ValueError("encoder-decoder decode() needs memory (the encoder output)")
+            if not cross and memory is not None:
+                raise ValueError("decoder-only model has no cross-attention; pass memory=None")
+            cross_mask = _key_padding_mask(memory_mask) if cross else None
+        else:
+            start = cache.length
+            cross_mask = cache.cross_attn_mask
+
+        # Causal self-attention. Keys are positions [0, start+T), queries [start, start+T).
+        self_mask: Tensor | None = None
+        if start == 0:
+            is_causal = T > 1  # square case: SDPA's built-in causal mask is exactly right
+        elif T == 1:
+            is_causal = False  # one new token may see every cached one: no mask at all
+        else:
+            # Chunk after a non-empty cache: SDPA's is_causal aligns top-left, which is wrong
+            # when queries are offset, so spell the mask out.
+            is_causal = False
+            q_pos = torch.arange(start, start + T, device=tgt_ids.device)
+            k_pos = torch.arange(start + T, device=tgt_ids.device)
+            self_mask = q_pos[:, None] >= k_pos[None, :]  # (T, L+T)
+
+        x = self._embed(tgt_ids, self.decoder.pos, start)  # (B, T, C)
+        for i, block in enumerate(self.decoder.blocks):
+            cross_kv: tuple[Tensor, Tensor] | None = None
+            if cross:
+                if cache is not None and cache.cross_k is not None and cache.cross_v is not None:
+                    cross_kv = (cache.cross_k[i], cache.cross_v[i])  # precomputed once
+                elif memory is not None and block.cross_attn is not None:
+                    cross_kv = block.cross_attn.memory_kv(memory)
+            x = block(
+                x,
+                self_mask=self_mask,
+                is_causal=is_causal,
+                cache=cache,
+                layer=i,
+                cross_kv=cross_kv,
+                cross_mask=cross_mask,
+            )
+        if cache is not None:
+            cache.length += T  # every layer has appended its T new positions
+        return self.decoder.ln_f(x)
+
+    def lm_logits(self, hidden: Tensor) -> Tensor:
+        """(B, T, C) -> (B, T, V), scored against the tied token embedding."""
+        return F.linear(hidden, self.embed.weight)
+
+    def new_cache(
+        self,
+        batch_size: int,
+        max_len: int,
+        memory: Tensor | None = None,
+        memory_mask: Tensor | None = None,
+    ) -> DecoderCache:
+        """Empty decoder cache for ``batch_size`` rows and at most ``max_len`` tokens.
+
+        For encoder-decoder, ``memory`` (B, S, C) is projected to cross-attention K/V here,
+        once, instead of at every decoding step.
+        """
+        if self.decoder is None:
+            raise RuntimeError(f"new_cache() needs a decoder; this model is {self.config.shape}")
+        if max_len > self.config.max_positions:
+            raise ValueError(f"max_len {max_len} > max_positions {self.config.max_positions}")
+        cross = self.config.shape == "encoder-decoder"
+        if cross and memory is None:
+            raise ValueError("encoder-decoder new_cache() needs memory (the encoder output)")
+        if not cross and memory is not None:
+            raise ValueError("decoder-only model has no cross-attention; pass memory=None")
+        if memory is not None and memory.size(0) != batch_size:
+            raise ValueError(f"memory has {memory.size(0)} rows, expected batch_size {batch_size}")
+
+        H = self.config.n_heads
+        buffer_shape = (batch_size, H, max_len, self.config.d_model // H)  # (B, H, max_len, Dh)
+        weight = self.embed.weight
+        self_k = [weight.new_empty(buffer_shape) for _ in self.decoder.blocks]
+        self_v = [weight.new_empty(buffer_shape) for _ in self.decoder.blocks]
+        cross_k: list[Tensor] | None = None
+        cross_v: list[Tensor] | None = None
+        if memory is not None:
+            cross_k, cross_v = [], []
+            for block in self.decoder.blocks:
+                k, v = block.cross_attn.memory_kv(memory)  # (B, H, S, Dh) each
+                cross_k.append(k)
+                cross_v.append(v)
+        return DecoderCache(self_k, self_v, cross_k, cross_v, memory_mask, batch_size, max_len)
+
+    def forward(self, src_ids: Tensor | None = None, tgt_ids: Tensor | None = None) -> Tensor:
+        """Convenience: (B, T, V) logits of the model's last stack.
+
+        encoder-decoder: ``src_ids`` and ``tgt_ids``; encoder-only: ``src_ids``;
+        decoder-only: ``tgt_ids``.
+        """
+        shape = self.config.shape
+        if shape == "encoder-only":
+            if src_ids is None:
+                raise ValueError("encoder-only forward() needs src_ids")
+            return self.lm_logits(self.encode(src_ids))
+        if tgt_ids is None:
+            raise ValueError(f"{shape} forward() needs tgt_ids")
+        if shape == "decoder-only":
+            return self.lm_logits(self.decode(tgt_ids))
+        if src_ids is None:
+            raise ValueError("encoder-decoder forward() needs src_ids")
+        memory = self.encode(src_ids)
+        return self.lm_logits(self.decode(tgt_ids, memory, src_ids != self.config.pad_id))
+
+    def num_parameters(self) -> int:
+        """Trainable size; the tied embedding counts once (``parameters()`` deduplicates)."""
+        return sum(p.numel() for p in self.parameters())

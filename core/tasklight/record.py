@@ -1,0 +1,109 @@
+"""Building results records (the schema lives in results.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasklight.config import Config
+from tasklight.data.sources import Split
+from tasklight.plugins import Platform
+from tasklight.results import (
+    SCHEMA_VERSION,
+    git_commit,
+    hardware,
+    library_versions,
+    metric_entries,
+    now,
+    version_of,
+)
+from tasklight.task import MetricValue, Task
+
+
+def _dataset(task: Task, data: str, split: Split) -> dict[str, Any]:
+    return {
+        "name": data,
+        "split": split.role,
+        "origin": split.origin,
+        "size": len(split.examples),
+        "sha256": split.content_hash(task),
+    }
+
+
+def _versions(task: Task, platform: Platform) -> dict[str, Any]:
+    plugins = {name: info.version for name, info in platform.plugins.items() if not info.errors}
+    metrics = {name: platform.metrics.get(name) for name in task.metrics}
+    return library_versions(metrics, plugins)
+
+
+def _model(system: Any) -> dict[str, Any]:
+    cfg = system.hparams.model
+    return {**cfg, "parameters": system.model.num_parameters()}
+
+
+def build_record(
+    *,
+    task: Task,
+    platform: Platform,
+    config: Config,
+    data: str,
+    split: Split,
+    scores: dict[str, MetricValue],
+    system: Any,
+    steps: int,
+    tokens: int,
+    wall: float,
+    trainer: Any,
+    truncated: dict[str, int],
+    validation_seconds: float,
+) -> dict[str, Any]:
+    metrics = {name: platform.metrics.get(name) for name in scores}
+    accelerator = "gpu" if trainer.strategy.root_device.type == "cuda" else trainer.strategy.root_device.type
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": {"name": task.name, "version": task.version, "shape": task.shape},
+        "dataset": _dataset(task, data, split),
+        "metrics": metric_entries(scores, metrics),
+        "primary_metric": task.metrics[0],
+        "model": {**_model(system), "preset": config["model.preset"]},
+        "training": {
+            "seed": config["run.seed"],
+            "steps": steps,
+            "target_tokens": tokens,
+            "wall_time_s": round(wall, 2),
+            "validation_time_s": round(validation_seconds, 2),
+            "tokens_per_s": round(tokens / wall, 1) if wall > 0 else None,
+            "budget": {
+                "max_steps": config["trainer.max_steps"],
+                "max_epochs": config["trainer.max_epochs"],
+                "max_time": config["trainer.max_time"],
+            },
+            "precision": config["trainer.precision"],
+            "truncated_examples": truncated,
+        },
+        "decoding": config.section("decoding"),
+        "hardware": hardware(accelerator, trainer.world_size),
+        "versions": _versions(task, platform),
+        "git_commit": git_commit(),
+        "tasklight_version": version_of("tasklight"),
+        "date": now(),
+    }
+
+
+def eval_record(loaded: Any, platform: Platform, data: str, split: Split, scores: dict[str, MetricValue]) -> dict[str, Any]:
+    task = loaded.task
+    metrics = {name: platform.metrics.get(name) for name in scores}
+    device = next(loaded.system.parameters()).device.type
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": {"name": task.name, "version": task.version, "shape": task.shape},
+        "dataset": _dataset(task, data, split),
+        "metrics": metric_entries(scores, metrics),
+        "primary_metric": task.metrics[0],
+        "model": {**_model(loaded.system), "preset": loaded.config["model.preset"]},
+        "training": {"seed": loaded.config["run.seed"], "run_dir": str(loaded.run_dir)},
+        "decoding": loaded.config.section("decoding"),
+        "hardware": hardware("gpu" if device == "cuda" else device, 1),
+        "versions": _versions(task, platform),
+        "git_commit": git_commit(),
+        "date": now(),
+    }

@@ -1,0 +1,487 @@
+"""run / eval / predict orchestration: config, data, tokenizer, Trainer, run directory.
+
+The CLI commands and the Python API are thin layers over these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tasklight.config import Config, flatten, load_config, read_toml
+from tasklight.data.sources import Split, is_demo, load_splits
+from tasklight.data.tokenizer import Tokenizer
+from tasklight.errors import UserError
+from tasklight.plugins import Platform, get_platform
+from tasklight.results import SCHEMA_VERSION, write_json_atomic, write_text_atomic
+from tasklight.task import Task, TaskContext
+
+CHECKPOINTS = "checkpoints"
+
+
+@dataclass
+class RunOptions:
+    """What ``platform run`` takes; every field mirrors a CLI option."""
+
+    task: str
+    data: str = "demo"
+    overrides: Sequence[str] = ()
+    accelerator: str | None = None
+    devices: str | None = None
+    strategy: str | None = None
+    precision: str | None = None
+    max_time: str | None = None
+    max_steps: int | None = None
+    max_epochs: int | None = None
+    seed: int | None = None
+    out: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    quiet: bool = False
+    config_files: Sequence[str] = ()
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    record: dict[str, Any]
+    messages: list[str] = field(default_factory=list)
+
+
+def _cli_values(options: RunOptions) -> dict[str, Any]:
+    return {
+        "trainer.accelerator": options.accelerator,
+        "trainer.devices": options.devices,
+        "trainer.strategy": options.strategy,
+        "trainer.precision": options.precision,
+        "trainer.max_time": options.max_time,
+        "trainer.max_steps": options.max_steps,
+        "trainer.max_epochs": options.max_epochs,
+        "run.seed": options.seed,
+        "run.out": options.out,
+        "run.data": options.data,
+    }
+
+
+def resolve_run_dir(task: Task, config: Config, *, resume: bool, overwrite: bool) -> Path:
+    out = config["run.out"]
+    if out:
+        run_dir = Path(out)
+    else:
+        name = config["run.name"] or dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = Path("runs") / task.name / name
+    if resume:
+        if not (run_dir / CHECKPOINTS / "last.ckpt").is_file():
+            raise UserError(f"{run_dir}: nothing to resume (no {CHECKPOINTS}/last.ckpt)")
+        return run_dir
+    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        raise UserError(f"{run_dir}: already exists; use --resume to continue it or --overwrite to replace it")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"{run_dir}: cannot write the run directory ({err.strerror})") from None
+    return run_dir
+
+
+def _quiet_lightning() -> None:
+    # Lightning's banners ("GPU available: False ...") and hints are noise on a CLI
+    # whose output is the progress bar and the metrics table.
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*The number of training batches.*")
+    warnings.filterwarnings("ignore", message=".*torch.nn.utils.weight_norm.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", category=UserWarning, module="pytorch_lightning")
+
+
+def _tokenizer_for(task: Task, config: Config, train: Split, run_dir: Path, resume: bool) -> Tokenizer:
+    saved = run_dir / "tokenizer.json"
+    if resume and saved.is_file():
+        return Tokenizer.load(saved)
+    if config["tokenizer.path"]:
+        tokenizer = Tokenizer.load(Path(config["tokenizer.path"]))
+    else:
+        texts = (text for example in train.examples for text in task.texts(example))
+        tokenizer = Tokenizer.train(
+            texts, config["tokenizer.vocab_size"], config["tokenizer.min_frequency"], task.special_tokens
+        )
+    tmp = run_dir / ".tokenizer.json.tmp"
+    tokenizer.save(tmp)
+    os.replace(tmp, saved)
+    return tokenizer
+
+
+def model_config(task: Task, config: Config, tokenizer: Tokenizer) -> dict[str, Any]:
+    fields = config.model_fields()
+    fields["max_positions"] = max(int(fields["max_positions"]), int(config["data.max_length"]) + 2)
+    return {
+        "vocab_size": tokenizer.vocab_size,
+        "shape": task.shape,
+        "pad_id": tokenizer.pad_id,
+        **{k: fields[k] for k in ("d_model", "n_heads", "encoder_layers", "decoder_layers", "d_ff", "dropout", "max_positions")},
+    }
+
+
+def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
+    """Train, validate and test one task; write the run directory; return the record."""
+    platform = platform or get_platform()
+    task = platform.tasks.get(options.task)
+    config = load_config(
+        task.name, task.settings, demo=is_demo(options.data), overrides=options.overrides,
+        cli=_cli_values(options), files=[Path(f) for f in options.config_files],
+    )
+    import pytorch_lightning as pl  # heavy: imported once a run is certain
+
+    _quiet_lightning()
+
+    from tasklight.data.datamodule import TaskDataModule
+    from tasklight.evaluation import ValidationScorer, encode_examples
+    from tasklight.heads import Decoding
+    from tasklight.system import TaskSystem
+
+    seed = int(config["run.seed"])
+    ctx = TaskContext(config=config, metric=platform.metrics.get, seed=seed)
+    for name in task.metrics:
+        platform.metrics.get(name)  # fail before training, not after
+    splits = load_splits(task, options.data, ctx, platform.adapters)
+    if config["data.limit_train"]:
+        splits["train"].examples = splits["train"].examples[: config["data.limit_train"]]
+    if config["data.limit_test"]:
+        splits["test"].examples = splits["test"].examples[: config["data.limit_test"]]
+    run_dir = resolve_run_dir(task, config, resume=options.resume, overwrite=options.overwrite)
+    write_text_atomic(run_dir / "config.toml", _config_header(task, options) + config.to_toml())
+
+    if config["trainer.threads"]:
+        import torch
+
+        torch.set_num_threads(int(config["trainer.threads"]))
+    pl.seed_everything(seed, workers=True, verbose=False)
+    tokenizer = _tokenizer_for(task, config, splits["train"], run_dir, options.resume)
+    head_hparams = task.head_hparams(splits["train"].examples, ctx)
+    mconfig = model_config(task, config, tokenizer)
+
+    from tasklight.model import TransformerConfig
+
+    head = task.build_head(TransformerConfig(**mconfig), head_hparams, ctx)
+    trainer_cfg = config.section("trainer")
+    optim = {k: trainer_cfg[k] for k in ("lr", "min_lr", "warmup_steps", "schedule", "weight_decay", "betas", "max_steps")}
+    system = TaskSystem(
+        task_name=task.name, task_version=task.version, model=mconfig, head=head,
+        head_hparams=head_hparams, optim=optim, tokenizer_hash=_file_hash(run_dir / "tokenizer.json"),
+    )
+    train_rows = encode_examples(task, splits["train"].examples, tokenizer, ctx, train=True)
+    val_rows = encode_examples(task, splits["validation"].examples, tokenizer, ctx, train=True)
+    datamodule = TaskDataModule(
+        train_rows.rows, val_rows.rows, pad_id=tokenizer.pad_id, max_tokens=config["data.max_tokens"],
+        eval_max_tokens=config["data.eval_max_tokens"], seed=seed,
+    )
+    decoding = Decoding.from_config(config.section("decoding"))
+    limit = config["data.val_metric_examples"]
+    val_examples = splits["validation"].examples[:limit] if limit else splits["validation"].examples
+    scorer = ValidationScorer(task, val_examples, tokenizer, ctx, decoding, config["data.eval_max_tokens"])
+
+    trainer, best_cb = _trainer(task, config, run_dir, platform, scorer, options.quiet)
+    ckpt = str(run_dir / CHECKPOINTS / "last.ckpt") if options.resume else None
+    start = time.perf_counter()
+    tokens_before = 0
+    if ckpt:
+        tokens_before = _checkpoint_tokens(Path(ckpt))
+    trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+    wall = time.perf_counter() - start
+    if not trainer.is_global_zero:
+        return RunResult(run_dir, {})
+    if trainer.interrupted:
+        raise UserError(f"interrupted; continue with: platform run {task.name} --out {run_dir} --resume")
+
+    _keep_best(trainer, system, datamodule, best_cb, run_dir, task)
+    from tasklight.evaluation import predict_examples, score
+    from tasklight.model_io import load_weights
+
+    load_weights(system, best_checkpoint(run_dir), task)
+    system.to(trainer.strategy.root_device)
+    test = splits["test"]
+    test_rows = encode_examples(task, test.examples, tokenizer, ctx, train=False)
+    predictions = predict_examples(
+        system, task, test.examples, test_rows, tokenizer, ctx, decoding=decoding,
+        max_tokens=config["data.eval_max_tokens"], seed=seed,
+    )
+    scores = score(task, predictions, test.examples, ctx)
+    _write_predictions(run_dir / "predictions.jsonl", task, test.examples, predictions)
+
+    from tasklight.record import build_record
+
+    record = build_record(
+        task=task, platform=platform, config=config, data=options.data, split=test, scores=scores,
+        system=system, steps=trainer.global_step, tokens=system.tokens_seen - tokens_before, wall=wall,
+        trainer=trainer, truncated={"train": train_rows.truncated, "validation": val_rows.truncated, "test": test_rows.truncated},
+        validation_seconds=scorer.seconds,
+    )
+    write_json_atomic(run_dir / "metrics.json", record)
+    _plot_curves(run_dir, task)
+    platform.results(record)
+    return RunResult(run_dir, record)
+
+
+def _config_header(task: Task, options: RunOptions) -> str:
+    return (
+        f"# Resolved config of a tasklight run of task {task.name!r} (version {task.version}).\n"
+        "# Rerun it with: platform run TASK --data DATA --config THIS_FILE\n\n"
+    )
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else ""
+
+
+def _checkpoint_tokens(path: Path) -> int:
+    import torch
+
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return 0
+    return int(data.get("tasklight", {}).get("tokens_seen", 0))
+
+
+def _trainer(task: Task, config: Config, run_dir: Path, platform: Platform, scorer: Any, quiet: bool) -> tuple[Any, Any]:
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
+    from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+    t = config.section("trainer")
+    primary = task.metrics[0]
+    higher = platform.metrics.get(primary).higher_is_better
+    best = ModelCheckpoint(
+        dirpath=run_dir / CHECKPOINTS, filename="best", monitor=f"val/{primary}",
+        mode="max" if higher else "min", save_top_k=1, save_last=False, auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
+    last = ModelCheckpoint(
+        dirpath=run_dir / CHECKPOINTS, filename="last", every_n_train_steps=t["checkpoint_every_n_steps"],
+        save_top_k=1, save_last=False, enable_version_counter=False, save_on_train_epoch_end=True,
+    )
+    callbacks: list[Any] = [scorer, best, last]
+    if t["progress"] and not quiet:
+        callbacks.append(RichProgressBar(leave=True))
+    callbacks.extend(platform.callbacks(task, config))
+    budget_given = t["max_steps"] > 0 or t["max_epochs"] > 0 or bool(t["max_time"])
+    trainer = pl.Trainer(
+        accelerator=t["accelerator"],
+        devices=_devices(t["devices"]),
+        strategy=t["strategy"],
+        precision=t["precision"],
+        max_steps=t["max_steps"],
+        max_epochs=t["max_epochs"] if budget_given else 10,
+        max_time=t["max_time"] or None,
+        gradient_clip_val=t["gradient_clip_val"] or None,
+        accumulate_grad_batches=t["accumulate_grad_batches"],
+        val_check_interval=t["val_check_interval"],
+        check_val_every_n_epoch=None,
+        num_sanity_val_steps=0,
+        log_every_n_steps=t["log_every_n_steps"],
+        default_root_dir=run_dir,
+        logger=[CSVLogger(run_dir, name="logs", version="csv"), TensorBoardLogger(run_dir, name="logs", version="tensorboard")],
+        callbacks=callbacks,
+        enable_progress_bar=bool(t["progress"]) and not quiet,
+        enable_model_summary=False,
+        use_distributed_sampler=False,
+        deterministic=False,
+    )
+    return trainer, best
+
+
+def _devices(value: str) -> Any:
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.isdigit() or (text.startswith("-") and text[1:].isdigit()):
+        return int(text)
+    return text
+
+
+def best_checkpoint(run_dir: Path) -> Path:
+    for name in ("best.ckpt", "last.ckpt"):
+        path = run_dir / CHECKPOINTS / name
+        if path.is_file():
+            return path
+    raise UserError(f"{run_dir}: no checkpoint found in {CHECKPOINTS}/ (is this a run directory?)")
+
+
+def _keep_best(trainer: Any, system: Any, datamodule: Any, best_cb: Any, run_dir: Path, task: Task) -> None:
+    """Validate the final weights too: the budget may end between two validations."""
+    results = trainer.validate(system, datamodule=datamodule, verbose=False, weights_only=True)
+    key = best_cb.monitor
+    final = results[0].get(key) if results else None
+    best_score = best_cb.best_model_score
+    better = best_cb.mode == "max"
+    if final is None:
+        return
+    if best_score is None or (final > float(best_score) if better else final < float(best_score)) or not Path(best_cb.best_model_path or "").is_file():
+        trainer.save_checkpoint(run_dir / CHECKPOINTS / "best.ckpt")
+
+
+def _write_predictions(path: Path, task: Task, examples: Sequence[Any], predictions: Sequence[Any]) -> None:
+    lines = []
+    for example, prediction in zip(examples, predictions):
+        row = task.to_json(example, prediction)
+        row.setdefault("reference", task.reference(example))
+        lines.append(json.dumps(row, ensure_ascii=False, default=str))
+    write_text_atomic(path, "\n".join(lines) + ("\n" if lines else ""))
+
+
+def _plot_curves(run_dir: Path, task: Task) -> None:
+    """curves.png: training loss, validation loss and the primary metric over steps."""
+    import csv
+
+    path = run_dir / "logs" / "csv" / "metrics.csv"
+    if not path.is_file():
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[tuple[int, float]]] = {}
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            for key in ("train/loss", "val/loss", f"val/{task.metrics[0]}"):
+                value = row.get(key)
+                if value not in (None, ""):
+                    series.setdefault(key, []).append((int(row["step"]), float(value)))
+    if not series:
+        return
+    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 4))
+    for key in ("train/loss", "val/loss"):
+        if key in series:
+            xs, ys = zip(*series[key])
+            ax_loss.plot(xs, ys, label=key, marker="o" if key.startswith("val") else None)
+    ax_loss.set_xlabel("step"), ax_loss.set_ylabel("loss"), ax_loss.legend()
+    metric = f"val/{task.metrics[0]}"
+    if metric in series:
+        xs, ys = zip(*series[metric])
+        ax_metric.plot(xs, ys, marker="o", color="tab:green")
+    ax_metric.set_xlabel("step"), ax_metric.set_ylabel(metric), ax_metric.set_title(f"{task.name}: {metric}")
+    fig.tight_layout()
+    tmp = run_dir / ".curves.png.tmp.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, run_dir / "curves.png")
+
+
+# ---- loading a finished run (eval, predict, the Python API) ----------------------------
+@dataclass
+class LoadedRun:
+    run_dir: Path
+    task: Task
+    config: Config
+    tokenizer: Tokenizer
+    system: Any
+    ctx: TaskContext
+
+
+def load_run(run_dir: Path, task_name: str | None = None, platform: Platform | None = None, overrides: Iterable[str] = ()) -> LoadedRun:
+    platform = platform or get_platform()
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir}: no such run directory")
+    config_path = run_dir / "config.toml"
+    if not config_path.is_file():
+        raise UserError(f"{run_dir}: not a run directory (no config.toml)")
+    raw = read_toml(config_path)
+    presets = raw.pop("presets", {})
+    values = flatten(raw)
+    from tasklight.model_io import read_checkpoint
+
+    ckpt_path = best_checkpoint(run_dir)
+    checkpoint = read_checkpoint(ckpt_path)
+    hparams = checkpoint.get("hyper_parameters", {})
+    saved_task = hparams.get("task_name")
+    if task_name is not None and saved_task != task_name:
+        raise UserError(f"{ckpt_path}: checkpoint of task {saved_task!r}, not {task_name!r}")
+    task = platform.tasks.get(saved_task)
+    if hparams.get("task_version") != task.version:
+        print(f"Warning: {ckpt_path} was trained with {task.name} version {hparams.get('task_version')}, installed is {task.version}")
+    base = load_config(task.name, task.settings, demo=False)
+    merged = dict(base.as_dict())
+    merged.update(values)
+    config = Config(merged, {**base.presets, **presets})
+    if overrides:
+        extra = load_config(task.name, task.settings, demo=False, overrides=overrides)
+        for item in overrides:
+            key = item.partition("=")[0].strip()
+            merged[key] = extra[key]
+        config = Config(merged, config.presets)
+    ctx = TaskContext(config=config, metric=platform.metrics.get, seed=int(config["run.seed"]))
+    tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
+    from tasklight.model import TransformerConfig
+    from tasklight.system import TaskSystem
+
+    model = TransformerConfig(**hparams["model"])
+    if model.vocab_size != tokenizer.vocab_size:
+        raise UserError(f"{ckpt_path}: model vocabulary ({model.vocab_size}) does not match {run_dir}/tokenizer.json ({tokenizer.vocab_size})")
+    head = task.build_head(model, hparams.get("head_hparams", {}), ctx)
+    system = TaskSystem(
+        task_name=task.name, task_version=hparams.get("task_version", task.version), model=hparams["model"], head=head,
+        head_hparams=hparams.get("head_hparams", {}), optim=hparams.get("optim", {}), tokenizer_hash=hparams.get("tokenizer_hash", ""),
+    )
+    from tasklight.model_io import load_state
+
+    load_state(system, checkpoint, ckpt_path)
+    system.eval()
+    return LoadedRun(run_dir, task, config, tokenizer, system, ctx)
+
+
+def predict(loaded: LoadedRun, items: Sequence[str | dict[str, Any]], where: str = "input", seed: int | None = None) -> list[dict[str, Any]]:
+    """User-facing predictions (the JSON objects ``platform predict`` prints)."""
+    from tasklight.evaluation import encode_examples, predict_examples
+    from tasklight.heads import Decoding
+
+    task, ctx = loaded.task, loaded.ctx
+    examples = [task.parse_input(item, f"{where}:{i + 1}", ctx) for i, item in enumerate(items)]
+    encoded = encode_examples(task, examples, loaded.tokenizer, ctx, train=False)
+    predictions = predict_examples(
+        loaded.system, task, examples, encoded, loaded.tokenizer, ctx,
+        decoding=Decoding.from_config(loaded.config.section("decoding")),
+        max_tokens=loaded.config["data.eval_max_tokens"], seed=loaded.ctx.seed if seed is None else seed,
+    )
+    return [task.to_json(e, p) for e, p in zip(examples, predictions)]
+
+
+def evaluate(loaded: LoadedRun, data: str | None, split: str, platform: Platform | None = None) -> dict[str, Any]:
+    """Score a trained run on a split; writes eval-<split>.json beside metrics.json."""
+    from tasklight.evaluation import encode_examples, predict_examples, score
+    from tasklight.heads import Decoding
+    from tasklight.record import eval_record
+
+    platform = platform or get_platform()
+    task, ctx, config = loaded.task, loaded.ctx, loaded.config
+    source = data if data is not None else str(config["run.data"])
+    if split not in ("train", "validation", "test"):
+        raise UserError(f"unknown split {split!r}; choose train, validation or test")
+    splits = load_splits(task, source, ctx, platform.adapters)
+    chosen = splits[split]
+    encoded = encode_examples(task, chosen.examples, loaded.tokenizer, ctx, train=False)
+    predictions = predict_examples(
+        loaded.system, task, chosen.examples, encoded, loaded.tokenizer, ctx,
+        decoding=Decoding.from_config(config.section("decoding")), max_tokens=config["data.eval_max_tokens"], seed=ctx.seed,
+    )
+    scores = score(task, predictions, chosen.examples, ctx)
+    record = eval_record(loaded, platform, source, chosen, scores)
+    write_json_atomic(loaded.run_dir / f"eval-{split}.json", record)
+    return record
+
+

@@ -1,0 +1,101 @@
+"""The LightningModule: backbone + task head + loss, optimiser and schedule.
+
+The model (``tasklight.model.Transformer``) stays a plain nn.Module; this class
+holds only the training step, logging and optimisation, as Lightning's style
+guide asks. Task metrics on the validation set are computed by the
+``ValidationScorer`` callback (evaluation.py), which decodes like the test does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from tasklight.heads import Head
+from tasklight.model import Transformer, TransformerConfig
+
+
+class TaskSystem(pl.LightningModule):
+    def __init__(
+        self,
+        *,
+        task_name: str,
+        task_version: str,
+        model: dict[str, Any],
+        head: Head,
+        head_hparams: dict[str, Any],
+        optim: dict[str, Any],
+        tokenizer_hash: str = "",
+    ) -> None:
+        super().__init__()
+        # Only plain values go into hparams (and so into checkpoints): they load
+        # with torch.load(weights_only=True). The head is rebuilt from head_hparams.
+        self.save_hyperparameters(ignore=["head"])
+        self.model = Transformer(TransformerConfig(**model))
+        self.head = head
+        self.tokens_seen = 0
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        loss, tokens = self.head.loss(self.model, batch)
+        self.tokens_seen += int(tokens)
+        self.log("train/loss", loss, prog_bar=True, batch_size=int(batch["row"].numel()))
+        return loss
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        loss, tokens = self.head.loss(self.model, batch)
+        # Weighted by tokens so the epoch value is the per-token loss of the whole set.
+        self.log("val/loss", loss, prog_bar=True, batch_size=max(1, int(tokens)), sync_dist=True)
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], prog_bar=False)
+
+    def configure_optimizers(self) -> Any:
+        o = self.hparams.optim
+        decay, no_decay = [], []
+        for name, param in self.named_parameters():
+            if not param.requires_grad:
+                continue
+            # Biases, norms and embeddings are not decayed (standard for transformers).
+            (no_decay if param.ndim < 2 or "embed" in name else decay).append(param)
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": o["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=o["lr"],
+            betas=tuple(o["betas"]),
+        )
+        schedule = lr_lambda(o["schedule"], o["warmup_steps"], o.get("max_steps", -1), o["lr"], o.get("min_lr", 0.0))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["tasklight"] = {
+            "task": self.hparams.task_name,
+            "task_version": self.hparams.task_version,
+            "tokens_seen": self.tokens_seen,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.tokens_seen = int(checkpoint.get("tasklight", {}).get("tokens_seen", 0))
+
+
+def lr_lambda(schedule: str, warmup: int, max_steps: int, lr: float, min_lr: float) -> Any:
+    """Multiplier of the peak lr at each step: linear warmup, then the named decay."""
+    floor = min_lr / lr if lr > 0 else 0.0
+
+    def factor(step: int) -> float:
+        step += 1
+        if warmup > 0 and step < warmup:
+            return step / warmup
+        if schedule == "constant":
+            return 1.0
+        if schedule == "inverse_sqrt":
+            return max(floor, math.sqrt(max(warmup, 1) / step))
+        progress = min(1.0, (step - warmup) / max(1, max_steps - warmup))
+        if schedule == "linear":
+            return max(floor, 1.0 - progress)
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))  # cosine
+
+    return factor

@@ -1,0 +1,163 @@
+"""The Task contract: what a task plugin gives the core.
+
+A task bundles identity (name, version, backbone shape, metric names), data
+adapters (a generated ``demo`` source plus readers for real formats), a head, the
+mapping from model outputs back to what a user wants, and scoring. The core calls
+these methods and never asks which task it is talking to.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from tasklight.errors import UserError
+
+if TYPE_CHECKING:
+    from tasklight.data.tokenizer import Tokenizer
+    from tasklight.heads import Head
+    from tasklight.model import TransformerConfig
+
+Shape = Literal["encoder-decoder", "encoder-only", "decoder-only"]
+SHAPES: tuple[str, ...] = ("encoder-decoder", "encoder-only", "decoder-only")
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+Features = dict[str, Any]
+"""One model input row: lists of token ids (padded by the collator) and scalars."""
+
+Record = dict[str, Any]
+"""One raw record read from a file: field name -> value."""
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """A score and what makes it comparable: the signature of the settings used."""
+
+    value: float
+    signature: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric. ``compute(predictions, references)`` returns a MetricValue."""
+
+    name: str
+    higher_is_better: bool
+    compute: Callable[[Sequence[Any], Sequence[Any]], MetricValue]
+    description: str = ""
+    library: str = ""  # the distribution that computes it; its version goes into results
+
+
+@dataclass(frozen=True)
+class Adapter:
+    """A file format every task can read: ``read(path)`` yields ``(line_number, record)``."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    read: Callable[[Path], Iterable[tuple[int, Record]]]
+    description: str = ""
+
+
+@dataclass
+class TaskContext:
+    """What task methods may consult: the resolved config and the metric registry."""
+
+    config: Mapping[str, Any]
+    metric: Callable[[str], Metric]
+    seed: int = 0
+
+
+class Task(abc.ABC):
+    """Subclass this (one level, no chains) and register an instance in ``register_tasks``.
+
+    Examples are the task's own typed objects (a dataclass is ideal); the core
+    passes them back to the task's methods without looking inside.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    version: ClassVar[str] = "1"  # bump when scoring or data handling changes
+    shape: ClassVar[Shape]
+    metrics: ClassVar[tuple[str, ...]]  # metric registry names, primary first
+    settings: ClassVar[dict[str, Any]] = {}  # extra config keys this task accepts, with defaults
+    special_tokens: ClassVar[tuple[str, ...]] = ()  # tokens the tokenizer must reserve
+
+    # ---- data ---------------------------------------------------------------------
+    @abc.abstractmethod
+    def demo(self, split: str, ctx: TaskContext) -> list[Any]:
+        """Generated examples for ``split``: deterministic by ``ctx.seed``, offline, learnable in a minute."""
+
+    @abc.abstractmethod
+    def from_record(self, record: Record, where: str, ctx: TaskContext) -> Any:
+        """One example from a generic record (JSONL/CSV/TSV). Raise UserError naming ``where``."""
+
+    def read_files(self, paths: list[Path], ctx: TaskContext) -> list[Any] | None:
+        """Examples from files in a task-specific format, or None to use the generic adapters."""
+        return None
+
+    def split_files(self, folder: Path, split: str, ctx: TaskContext) -> list[Path] | None:
+        """The files of ``split`` inside ``folder`` in a task-specific layout, or None."""
+        return None
+
+    def split_names(self, folder: Path, ctx: TaskContext) -> list[str]:
+        """Split names present in ``folder``. Default: file names up to their first dot."""
+        return sorted({p.name.split(".")[0] for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")})
+
+    @abc.abstractmethod
+    def texts(self, example: Any) -> Iterable[str]:
+        """The strings of an example that the subword tokenizer is trained on."""
+
+    # ---- model --------------------------------------------------------------------
+    def head_hparams(self, train: Sequence[Any], ctx: TaskContext) -> dict[str, Any]:
+        """Plain values the head needs, learned from training data (e.g. the label set).
+
+        Saved in checkpoints, so keep them to str/int/float/bool/list/dict.
+        """
+        return {}
+
+    @abc.abstractmethod
+    def build_head(self, model: TransformerConfig, hparams: dict[str, Any], ctx: TaskContext) -> Head:
+        """The head module (and its loss) over the backbone."""
+
+    @abc.abstractmethod
+    def encode(self, example: Any, tokenizer: Tokenizer, ctx: TaskContext, *, train: bool) -> list[Features]:
+        """Model rows for an example (usually one; long QA contexts give several windows)."""
+
+    # ---- prediction and scoring -----------------------------------------------------
+    @abc.abstractmethod
+    def decode(self, example: Any, outputs: list[Any], tokenizer: Tokenizer, ctx: TaskContext) -> Any:
+        """The prediction for an example from the head outputs of its rows."""
+
+    @abc.abstractmethod
+    def reference(self, example: Any) -> Any:
+        """What the prediction is scored against (None when the example has no reference)."""
+
+    @abc.abstractmethod
+    def parse_input(self, item: str | Record, where: str, ctx: TaskContext) -> Any:
+        """An example from a ``platform predict`` input: a text line or a JSON object."""
+
+    @abc.abstractmethod
+    def to_json(self, example: Any, prediction: Any) -> Record:
+        """What ``platform predict`` prints for one input (one JSON object)."""
+
+    def score(self, predictions: Sequence[Any], references: Sequence[Any], ctx: TaskContext) -> dict[str, MetricValue]:
+        """Every declared metric. Default: each metric's ``compute`` on the pairs."""
+        return {name: ctx.metric(name).compute(predictions, references) for name in self.metrics}
+
+    # ---- helpers for subclasses -----------------------------------------------------
+    @staticmethod
+    def field(record: Record, name: str, where: str, kind: type = str) -> Any:
+        """``record[name]`` checked for presence and type, with a message naming ``where``."""
+        if name not in record:
+            have = ", ".join(sorted(map(str, record))) or "none"
+            raise UserError(f"{where}: missing field {name!r} (fields present: {have})")
+        value = record[name]
+        if kind is str and not isinstance(value, str):
+            raise UserError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
+        if kind is str and not value.strip():
+            raise UserError(f"{where}: field {name!r} is empty")
+        return value

@@ -1,0 +1,120 @@
+"""Translation: encoder-decoder with the tied LM head, scored with sacreBLEU."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tasklight
+from tasklight_translation.demo import DEFAULT_SIZES, demo_pairs
+
+
+@dataclass(frozen=True)
+class Pair:
+    source: str
+    target: str | None = None
+
+
+class TranslationTask(tasklight.Task):
+    name = "translation"
+    description = "Translate text from one language to another (sacreBLEU BLEU and chrF)."
+    version = "1"
+    shape = "encoder-decoder"
+    metrics = ("bleu", "chrf")
+    settings = {
+        "data.src": "en",  # language suffix of source files: train.en
+        "data.tgt": "de",
+        "data.source_field": "source",  # JSONL / CSV / TSV field names
+        "data.target_field": "target",
+    }
+
+    # ---- data ---------------------------------------------------------------------
+    def demo(self, split: str, ctx: tasklight.TaskContext) -> list[Pair]:
+        return [Pair(en, de) for en, de in demo_pairs(split, ctx.seed, DEFAULT_SIZES[split])]
+
+    def from_record(self, record: tasklight.Record, where: str, ctx: tasklight.TaskContext) -> Pair:
+        source = self.field(record, ctx.config["data.source_field"], where)
+        target = self.field(record, ctx.config["data.target_field"], where)
+        return Pair(source.strip(), target.strip())
+
+    def split_names(self, folder: Path, ctx: tasklight.TaskContext) -> list[str]:
+        src, tgt = ctx.config["data.src"], ctx.config["data.tgt"]
+        names = set()
+        for path in folder.iterdir():
+            if path.name.endswith(f".{src}") and (folder / f"{path.name[: -len(src)]}{tgt}").is_file():
+                names.add(path.name[: -len(src) - 1])
+            if path.name.startswith("src-") and (folder / f"tgt-{path.name[4:]}").is_file():
+                names.add(path.name[4:].rsplit(".", 1)[0])
+        return sorted(names) or super().split_names(folder, ctx)
+
+    def split_files(self, folder: Path, split: str, ctx: tasklight.TaskContext) -> list[Path] | None:
+        src, tgt = ctx.config["data.src"], ctx.config["data.tgt"]
+        for pair in ((f"{split}.{src}", f"{split}.{tgt}"), (f"src-{split}.txt", f"tgt-{split}.txt")):
+            paths = [folder / name for name in pair]
+            if all(p.is_file() for p in paths):
+                return paths
+        return None
+
+    def read_files(self, paths: list[Path], ctx: tasklight.TaskContext) -> list[Pair] | None:
+        if len(paths) == 1:
+            plain = (".txt", f".{ctx.config['data.src']}", f".{ctx.config['data.tgt']}")
+            if not paths[0].name.lower().endswith(plain):
+                return None  # a generic format (JSONL, CSV, ...) with source/target fields
+            raise tasklight.UserError(
+                f"{paths[0]}: plain text needs its line-aligned target file too: --data SOURCE_FILE,TARGET_FILE"
+            )
+        if len(paths) != 2:
+            raise tasklight.UserError(f"{','.join(map(str, paths))}: translation reads a source and a target file, got {len(paths)}")
+        sources, targets = (tasklight.read_lines(p) for p in paths)
+        if len(sources) != len(targets):
+            raise tasklight.UserError(
+                f"{paths[0]} has {len(sources)} lines but {paths[1]} has {len(targets)}; they must be line-aligned"
+            )
+        pairs = []
+        for number, (source, target) in enumerate(zip(sources, targets), 1):
+            if not source.strip() and not target.strip():
+                continue
+            for path, text in ((paths[0], source), (paths[1], target)):
+                if not text.strip():
+                    raise tasklight.UserError(f"{path}:{number}: empty line (its pair is not empty)")
+            pairs.append(Pair(source.strip(), target.strip()))
+        if not pairs:
+            raise tasklight.UserError(f"{paths[0]}: no sentence pairs (the files are empty)")
+        return pairs
+
+    def texts(self, example: Pair) -> Iterable[str]:
+        yield example.source
+        if example.target:
+            yield example.target
+
+    # ---- model --------------------------------------------------------------------
+    def build_head(self, model: Any, hparams: dict[str, Any], ctx: tasklight.TaskContext) -> Any:
+        return tasklight.Seq2SeqHead(label_smoothing=float(ctx.config["trainer.label_smoothing"]))
+
+    def encode(self, example: Pair, tokenizer: Any, ctx: tasklight.TaskContext, *, train: bool) -> list[tasklight.Features]:
+        src = tokenizer.encode(example.source) + [tokenizer.eos_id]
+        tgt = [tokenizer.bos_id] + (tokenizer.encode(example.target) if example.target else []) + [tokenizer.eos_id]
+        return [{"src": src, "tgt": tgt}]
+
+    # ---- prediction and scoring -----------------------------------------------------
+    def decode(self, example: Pair, outputs: list[Any], tokenizer: Any, ctx: tasklight.TaskContext) -> str:
+        return tokenizer.decode(outputs[0]) if outputs else ""
+
+    def reference(self, example: Pair) -> str | None:
+        return example.target
+
+    def parse_input(self, item: str | tasklight.Record, where: str, ctx: tasklight.TaskContext) -> Pair:
+        if isinstance(item, str):
+            if not item.strip():
+                raise tasklight.UserError(f"{where}: empty input")
+            return Pair(item.strip())
+        for name in (ctx.config["data.source_field"], "source", "text"):
+            if name in item:
+                return Pair(self.field(item, name, where))
+        raise tasklight.UserError(f"{where}: expected a field {ctx.config['data.source_field']!r} (or 'text')")
+
+    def to_json(self, example: Pair, prediction: str) -> tasklight.Record:
+        return {"source": example.source, "translation": prediction}
+

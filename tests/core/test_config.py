@@ -1,0 +1,85 @@
+from pathlib import Path
+
+import pytest
+
+from tasklight.config import default_file, flatten, load_config, read_toml
+from tasklight.errors import UserError
+from tasklight.plugins import get_platform
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_shipped_file_is_the_repository_root_file():
+    assert default_file().resolve() == (REPO / "platform.toml").resolve()
+
+
+@pytest.mark.parametrize("task_name", ["translation"])
+@pytest.mark.parametrize("demo", [True, False])
+def test_shipped_config_validates_for_every_task(task_name, demo):
+    task = get_platform().tasks.get(task_name)
+    config = load_config(task.name, task.settings, demo=demo)
+    model = config.model_fields()
+    assert model["d_model"] % model["n_heads"] == 0
+    assert config["trainer.lr"] > 0
+
+
+def test_every_shipped_preset_is_complete():
+    raw = read_toml(default_file())
+    keys = {"d_model", "n_heads", "encoder_layers", "decoder_layers", "d_ff", "dropout", "max_positions"}
+    for name, preset in raw["presets"].items():
+        assert set(preset) == keys, name
+
+
+def test_every_task_table_uses_known_keys():
+    raw = read_toml(default_file())
+    platform = get_platform()
+    for name, table in raw.get("tasks", {}).items():
+        task = platform.tasks.get(name)
+        overrides = [f"{k}={v}" for k, v in flatten({k: v for k, v in table.items() if not isinstance(v, dict)}).items()]
+        load_config(task.name, task.settings, demo=True, overrides=overrides)
+
+
+def test_demo_table_applies_only_to_demo_data():
+    task = get_platform().tasks.get("translation")
+    assert load_config("translation", task.settings, demo=True)["model.preset"] == "mini"
+    assert load_config("translation", task.settings, demo=False)["model.preset"] == "small"
+
+
+def test_set_overrides_are_typed():
+    config = load_config("x", {}, demo=False, overrides=["trainer.lr=3e-4", "trainer.max_steps=7", "model.d_model=96", "trainer.progress=false"])
+    assert config["trainer.lr"] == 3e-4 and config["trainer.max_steps"] == 7 and config["trainer.progress"] is False
+    assert config.model_fields()["d_model"] == 96
+
+
+def test_task_settings_extend_the_schema():
+    config = load_config("x", {"data.src": "en"}, demo=False, overrides=["data.src=fr"])
+    assert config["data.src"] == "fr"
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("trainer.lrr=1", "unknown config key 'trainer.lrr' in --set; did you mean 'trainer.lr'?"),
+        ("trainer.max_steps=abc", "config key 'trainer.max_steps' in --set expects int, got 'abc'"),
+        ("trainer.max_steps=-5", "trainer.max_steps must be positive (or -1 for no limit), got -5"),
+        ("data.max_tokens=0", "config key 'data.max_tokens' must be positive, got 0"),
+        ("model.preset=huge", "unknown model preset 'huge'; known: base, mini, small, tiny"),
+        ("decoding.strategy=topk", "config key 'decoding.strategy' must be one of greedy, beam, sample, got 'topk'"),
+        ("novalue", "--set expects key=value, got 'novalue'"),
+        ("model.n_heads=3", "model.d_model (256) must be divisible by model.n_heads (3)"),
+    ],
+)
+def test_bad_overrides_are_one_clear_line(override, message):
+    with pytest.raises(UserError) as err:
+        load_config("x", {}, demo=False, overrides=[override])
+    assert str(err.value) == message
+
+
+def test_to_toml_round_trips(tmp_path):
+    config = load_config("x", {"data.src": "en"}, demo=False, overrides=["trainer.lr=0.5", "model.d_model=64", "model.n_heads=2"])
+    path = tmp_path / "config.toml"
+    path.write_text(config.to_toml())
+    again = read_toml(path)
+    presets = again.pop("presets")
+    assert flatten(again) == config.as_dict()
+    assert presets[config["model.preset"]] == config.presets[config["model.preset"]]

@@ -1,0 +1,243 @@
+"""generate(): greedy, sampling and beam search, cached and uncached."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tasklight.model import Transformer, TransformerConfig, generate
+
+PAD, BOS, EOS = 0, 1, 2
+V = 19
+MAX_POS = 32
+
+
+def random_model(shape: str, seed: int = 0) -> Transformer:
+    """A tiny model with a peaked, non-degenerate distribution that sometimes emits EOS.
+
+    The default 0.02 init gives near-uniform logits and copy-the-input behaviour, which would
+    make the decoding tests vacuous, so weights are redrawn wider and EOS gets a nudge.
+    """
+    torch.manual_seed(seed)
+    config = TransformerConfig(
+        vocab_size=V, shape=shape, d_model=32, n_heads=4, encoder_layers=2, decoder_layers=2,
+        d_ff=64, max_positions=MAX_POS, pad_id=PAD,
+    )
+    model = Transformer(config).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.normal_(0.0, 0.3)
+        model.embed.weight[PAD].zero_()
+        assert model.decoder is not None
+        model.decoder.ln_f.bias.copy_(0.8 * model.embed.weight[EOS])  # raises the EOS logit
+    return model
+
+
+def inputs(shape: str, B: int = 6) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(prefix_ids, src_ids): a BOS column and a padded source, or a prompt and None."""
+    g = torch.Generator().manual_seed(0)
+    src = torch.randint(3, V, (B, 7), generator=g)
+    src[1, 4:] = PAD
+    src[3, 2:] = PAD
+    if shape == "encoder-decoder":
+        return torch.full((B, 1), BOS), src
+    return torch.randint(3, V, (B, 4), generator=g), None
+
+
+def run(model: Transformer, shape: str, **kwargs: object) -> list[list[int]]:
+    prefix, src = inputs(shape)
+    kwargs.setdefault("max_new_tokens", 12)
+    return generate(model, prefix, src_ids=src, eos_id=EOS, **kwargs)  # type: ignore[arg-type]
+
+
+SHAPES = ["encoder-decoder", "decoder-only"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("strategy", ["greedy", "beam", "sample"])
+def test_cached_equals_uncached(shape: str, strategy: str, seed: int) -> None:
+    model = random_model(shape, seed)
+    outs = [
+        run(model, shape, strategy=strategy, beam_size=4, use_cache=use_cache, temperature=1.5,
+            generator=torch.Generator().manual_seed(123))
+        for use_cache in (True, False)
+    ]
+    assert outs[0] == outs[1]
+
+
+def full_logits(model: Transformer, src: torch.Tensor | None, seq: list[int]) -> torch.Tensor:
+    """Next-token log-probs for one sequence, by a plain full forward pass."""
+    tgt = torch.tensor([seq])
+    logits = model(src, tgt) if src is not None else model(tgt_ids=tgt)
+    return logits[0, -1].log_softmax(-1)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_greedy_matches_one_example_at_a_time_reference(shape: str) -> None:
+    model = random_model(shape, seed=2)
+    prefix, src = inputs(shape)
+    got = generate(model, prefix, src_ids=src, eos_id=EOS, max_new_tokens=12)
+    expected = []
+    for i in range(prefix.size(0)):
+        row_src = None if src is None else src[i : i + 1]
+        seq, new = prefix[i].tolist(), []
+        for _ in range(12):
+            token = int(full_logits(model, row_src, seq + new).argmax())
+            if token == EOS:
+                break
+            new.append(token)
+        expected.append(new)
+    assert got == expected
+    # The fixture must exercise both early stopping and running to the limit.
+    assert any(len(o) < 12 for o in got) and any(len(o) == 12 for o in got)
+    assert all(EOS not in o for o in got)
+
+
+def reference_beam(model: Transformer, src: torch.Tensor | None, prefix: list[int], K: int,
+                   max_new: int, length_penalty: float) -> list[int]:
+    """Unbatched beam search with the documented semantics, in plain Python."""
+    beams: list[tuple[float, list[int]]] = [(0.0, [])]
+    finished: list[tuple[float, list[int]]] = []
+    for t in range(max_new):
+        candidates = []
+        for score, toks in beams:
+            logp = full_logits(model, src, prefix + toks).tolist()
+            candidates += [(score + lp, toks, v) for v, lp in enumerate(logp)]
+        candidates.sort(key=lambda c: -c[0])
+        beams = []
+        for rank, (score, toks, v) in enumerate(candidates[: 2 * K]):
+            if v == EOS:
+                if rank < K:
+                    finished.append((score / (t + 1) ** length_penalty, toks))
+            elif len(beams) < K:
+                beams.append((score, toks + [v]))
+        if len(finished) >= K:
+            break
+        if t == max_new - 1:
+            finished += [(score / max_new**length_penalty, toks) for score, toks in beams]
+    return max(finished, key=lambda f: f[0])[1]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_beam_matches_unbatched_reference(shape: str) -> None:
+    model = random_model(shape, seed=1)
+    prefix, src = inputs(shape, B=4)
+    got = generate(model, prefix, src_ids=src, eos_id=EOS, max_new_tokens=6, strategy="beam",
+                   beam_size=3, length_penalty=0.7)
+    expected = [
+        reference_beam(model, None if src is None else src[i : i + 1], prefix[i].tolist(), 3, 6, 0.7)
+        for i in range(prefix.size(0))
+    ]
+    assert got == expected
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_beam_size_one_is_greedy(shape: str, seed: int) -> None:
+    model = random_model(shape, seed)
+    assert run(model, shape, strategy="beam", beam_size=1) == run(model, shape, strategy="greedy")
+
+
+# ---- a model whose distribution we know: a first-order Markov chain -------------------------
+A, B_, C, D, E = 3, 4, 5, 6, 7
+
+
+@pytest.fixture
+def markov(monkeypatch: pytest.MonkeyPatch) -> Transformer:
+    """Decoder-only model whose next-token distribution depends only on the last token."""
+    probs = torch.full((V, V), 1e-6)
+    probs[:, EOS] = 1.0  # unlisted states just end
+    probs[BOS, EOS] = 1e-6
+    probs[BOS, A], probs[BOS, B_] = 0.6, 0.4
+    probs[A, EOS] = 0.26
+    probs[A, C], probs[A, D], probs[A, E] = 0.30, 0.24, 0.20
+    probs[B_, EOS], probs[B_, C] = 0.9, 0.1
+    logp = (probs / probs.sum(-1, keepdim=True)).log()  # (V, V) row = previous token
+
+    model = random_model("decoder-only")
+
+    def decode(tgt_ids, memory=None, memory_mask=None, cache=None):  # type: ignore[no-untyped-def]
+        if cache is not None:
+            cache.length += tgt_ids.size(1)
+        return F.one_hot(tgt_ids, V).float()  # (B, T, V): the "hidden state" is the token
+
+    monkeypatch.setattr(model, "decode", decode)
+    monkeypatch.setattr(model, "lm_logits", lambda hidden: hidden @ logp)
+    return model
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_beam_finds_the_better_hypothesis_greedy_misses(markov: Transformer, use_cache: bool) -> None:
+    prompt = torch.tensor([[BOS]])
+    kwargs = dict(eos_id=EOS, max_new_tokens=5, use_cache=use_cache)
+    # greedy: A (.6) then C (.3) then EOS: p = .18; beam: B then EOS: p = .36.
+    assert generate(markov, prompt, **kwargs) == [[A, C]]  # type: ignore[arg-type]
+    assert generate(markov, prompt, strategy="beam", beam_size=1, **kwargs) == [[A, C]]  # type: ignore[arg-type]
+    for penalty in (0.0, 1.0):
+        got = generate(markov, prompt, strategy="beam", beam_size=2, length_penalty=penalty, **kwargs)  # type: ignore[arg-type]
+        assert got == [[B_]]
+
+
+def test_nucleus_and_top_k_filtering(markov: Transformer) -> None:
+    prompt = torch.full((2000, 1), BOS)
+
+    def first_tokens(**kw: object) -> torch.Tensor:
+        out = generate(markov, prompt, eos_id=EOS, max_new_tokens=1, strategy="sample",
+                       generator=torch.Generator().manual_seed(0), **kw)  # type: ignore[arg-type]
+        return torch.tensor([o[0] if o else EOS for o in out])
+
+    plain = first_tokens()
+    assert set(plain.tolist()) <= {A, B_} and abs((plain == A).float().mean().item() - 0.6) < 0.05
+    assert set(first_tokens(top_p=0.5).tolist()) == {A}  # A alone covers 0.5
+    assert set(first_tokens(top_k=1, temperature=5.0).tolist()) == {A}
+    hot = first_tokens(temperature=50.0)  # flattening lets the 1e-6 tokens through
+    assert not set(hot.tolist()) <= {A, B_}
+
+
+# ---- limits and stopping ----------------------------------------------------------------------
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("strategy", ["greedy", "beam", "sample"])
+def test_max_new_tokens_and_max_positions(shape: str, strategy: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    model = random_model(shape)
+    real = model.lm_logits
+    no_eos = torch.zeros(V)
+    no_eos[EOS] = float("-inf")
+    monkeypatch.setattr(model, "lm_logits", lambda h: real(h) + no_eos)  # never stops on its own
+    prefix_len = inputs(shape)[0].size(1)
+    for max_new, expected in [(0, 0), (3, 3), (100, MAX_POS - prefix_len)]:
+        out = run(model, shape, strategy=strategy, beam_size=2, max_new_tokens=max_new)
+        assert [len(o) for o in out] == [expected] * 6
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_sampling_reproducible_and_seed_dependent(shape: str) -> None:
+    model = random_model(shape)
+
+    def sample(seed: int) -> list[list[int]]:
+        return run(model, shape, strategy="sample", temperature=2.0,
+                   generator=torch.Generator().manual_seed(seed))
+
+    assert sample(7) == sample(7)
+    assert sample(7) != sample(8)
+    greedy = run(model, shape)
+    assert run(model, shape, strategy="sample", top_k=1) == greedy
+    assert run(model, shape, strategy="sample", top_p=1e-6) == greedy
+
+
+def test_argument_validation() -> None:
+    seq2seq, decoder = random_model("encoder-decoder"), random_model("decoder-only")
+    prefix, src = inputs("encoder-decoder")
+    with pytest.raises(ValueError, match="strategy"):
+        generate(seq2seq, prefix, src_ids=src, eos_id=EOS, max_new_tokens=3, strategy="topk")
+    with pytest.raises(ValueError):
+        generate(seq2seq, prefix, eos_id=EOS, max_new_tokens=3)  # missing source
+    with pytest.raises(ValueError):
+        generate(decoder, prefix, src_ids=src, eos_id=EOS, max_new_tokens=3)
+    encoder = Transformer(TransformerConfig(vocab_size=V, shape="encoder-only", d_model=16,
+                                            n_heads=2, encoder_layers=1, d_ff=32))
+    with pytest.raises(ValueError, match="encoder-only"):
+        generate(encoder, prefix, src_ids=src, eos_id=EOS, max_new_tokens=3)

@@ -1,0 +1,209 @@
+"""Transformer: shapes, parameter layout, masking, caching."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tasklight.model import DecoderCache, Transformer, TransformerConfig
+from tasklight.model.transformer import _key_padding_mask
+
+PAD = 0
+V = 23
+
+
+def tiny(shape: str = "encoder-decoder", **overrides: object) -> Transformer:
+    torch.manual_seed(0)
+    kwargs: dict = dict(
+        vocab_size=V,
+        shape=shape,
+        d_model=32,
+        n_heads=4,
+        encoder_layers=2,
+        decoder_layers=2,
+        d_ff=64,
+        dropout=0.1,
+        max_positions=32,
+        pad_id=PAD,
+    )
+    kwargs.update(overrides)
+    return Transformer(TransformerConfig(**kwargs)).eval()
+
+
+def tokens(B: int, T: int, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(1, V, (B, T), generator=g)  # never PAD
+
+
+@pytest.mark.parametrize("shape", ["encoder-decoder", "encoder-only", "decoder-only"])
+def test_output_shapes(shape: str) -> None:
+    model = tiny(shape)
+    src, tgt = tokens(3, 7), tokens(3, 5, seed=2)
+    if shape != "decoder-only":
+        assert model.encode(src).shape == (3, 7, 32)
+    if shape == "encoder-decoder":
+        hidden = model.decode(tgt, model.encode(src), src != PAD)
+        assert hidden.shape == (3, 5, 32)
+        assert model(src, tgt).shape == (3, 5, V)
+    if shape == "decoder-only":
+        hidden = model.decode(tgt)
+        assert model(tgt_ids=tgt).shape == (3, 5, V)
+    if shape == "encoder-only":
+        hidden = model.encode(src)
+        assert model(src).shape == (3, 7, V)
+    assert model.lm_logits(hidden).shape == (*hidden.shape[:2], V)
+
+
+def test_parameter_layout_per_shape() -> None:
+    names = {s: [n for n, _ in tiny(s).named_parameters()] for s in
+             ("encoder-decoder", "encoder-only", "decoder-only")}
+    ed, eo, do = names["encoder-decoder"], names["encoder-only"], names["decoder-only"]
+    assert any(n.startswith("encoder.") for n in ed) and any("cross_attn" in n for n in ed)
+    assert not any(n.startswith("decoder.") for n in eo)
+    assert not any("cross_attn" in n or "ln_cross" in n for n in do)
+    assert not any(n.startswith("encoder.") for n in do)
+    assert tiny("encoder-only").decoder is None and tiny("decoder-only").encoder is None
+    # Fused projections with biases (export-friendly layout).
+    assert "decoder.blocks.0.self_attn.qkv.bias" in ed
+    assert "decoder.blocks.0.cross_attn.q.weight" in ed and "decoder.blocks.0.cross_attn.kv.bias" in ed
+    with pytest.raises(RuntimeError):
+        tiny("decoder-only").encode(tokens(1, 3))
+    with pytest.raises(RuntimeError):
+        tiny("encoder-only").decode(tokens(1, 3))
+
+
+def test_shape_validation() -> None:
+    with pytest.raises(ValueError, match="encoder-decoder.*encoder-only.*decoder-only"):
+        TransformerConfig(vocab_size=10, shape="decoder-encoder")
+    with pytest.raises(ValueError):
+        TransformerConfig(vocab_size=10, d_model=30, n_heads=4)
+
+
+def test_init_tied_embedding_and_parameter_count() -> None:
+    model = tiny()
+    assert torch.all(model.embed.weight[PAD] == 0)
+    for name, p in model.named_parameters():
+        if name.endswith(".bias") and "ln_" not in name:
+            assert torch.all(p == 0), name
+    hidden = torch.randn(2, 3, 32)
+    torch.testing.assert_close(model.lm_logits(hidden), hidden @ model.embed.weight.T)
+    unique = {id(p): p.numel() for p in model.parameters()}
+    assert model.num_parameters() == sum(unique.values())
+    assert not any(p.shape == (V, 32) for n, p in model.named_parameters() if n != "embed.weight")
+
+
+def test_encoder_padding_invariance() -> None:
+    model = tiny("encoder-only")
+    src = tokens(2, 7)
+    padded = torch.cat([src, torch.full((2, 5), PAD)], dim=1)
+    torch.testing.assert_close(model.encode(padded)[:, :7], model.encode(src), atol=1e-5, rtol=0)
+
+
+def test_decoder_logits_invariant_to_source_padding() -> None:
+    model = tiny()
+    src, tgt = tokens(2, 6), tokens(2, 4, seed=3)
+    padded = torch.cat([src, torch.full((2, 4), PAD)], dim=1)
+    plain = model(src, tgt)
+    torch.testing.assert_close(model(padded, tgt), plain, atol=1e-5, rtol=0)
+    # ...and the mask really matters: without it the pads leak into cross-attention.
+    leaked = model.lm_logits(model.decode(tgt, model.encode(padded)))
+    assert not torch.allclose(leaked, plain, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", ["encoder-decoder", "decoder-only"])
+def test_decoder_is_causal(shape: str) -> None:
+    model = tiny(shape)
+    src, tgt = tokens(2, 5), tokens(2, 6, seed=4)
+    changed = tgt.clone()
+    changed[:, 3] = (changed[:, 3] % (V - 1)) + 1  # a different non-pad token
+    run = (lambda t: model(src, t)) if shape == "encoder-decoder" else (lambda t: model(tgt_ids=t))
+    a, b = run(tgt), run(changed)
+    torch.testing.assert_close(a[:, :3], b[:, :3], atol=1e-6, rtol=0)
+    assert not torch.allclose(a[:, 3:], b[:, 3:], atol=1e-4)
+
+
+def test_encoder_is_bidirectional() -> None:
+    model = tiny("encoder-only")
+    src = tokens(1, 6)
+    changed = src.clone()
+    changed[0, 5] = (changed[0, 5] % (V - 1)) + 1
+    assert not torch.allclose(model.encode(src)[:, 0], model.encode(changed)[:, 0], atol=1e-5)
+
+
+def test_no_nan_with_padded_batches() -> None:
+    model = tiny()
+    src = tokens(3, 6)
+    src[0, 3:] = PAD
+    src[1, :] = PAD  # an all-padding source must not poison anything with NaN
+    tgt = tokens(3, 5, seed=5)
+    tgt[2, 2:] = PAD
+    for mode in (model.eval, model.train):
+        mode()
+        memory = model.encode(src)
+        logits = model.lm_logits(model.decode(tgt, memory, src != PAD))
+        assert torch.isfinite(memory).all() and torch.isfinite(logits).all()
+    model.eval()
+    cache = model.new_cache(3, 8, model.encode(src), src != PAD)
+    for t in range(tgt.size(1)):
+        assert torch.isfinite(model.decode(tgt[:, t : t + 1], cache=cache)).all()
+    # Some SDPA kernels (e.g. CUDA) return NaN for a query with no visible key while the CPU
+    # one returns zeros, so also check the mask itself never hides every key of a row.
+    mask = _key_padding_mask(src != PAD)
+    assert mask is not None and mask.any(dim=-1).all()
+    assert mask[0, 0, 0].tolist() == [True] * 3 + [False] * 3
+    assert _key_padding_mask(torch.ones(2, 4, dtype=torch.bool)) is None
+
+
+def test_dropout_only_in_training() -> None:
+    model = tiny()
+    src, tgt = tokens(2, 5), tokens(2, 4, seed=6)
+    assert torch.equal(model(src, tgt), model(src, tgt))
+    model.train()
+    assert not torch.equal(model(src, tgt), model(src, tgt))
+
+
+@pytest.mark.parametrize("shape", ["encoder-decoder", "decoder-only"])
+def test_cached_decode_matches_full_recompute(shape: str) -> None:
+    model = tiny(shape)
+    src = tokens(3, 6)
+    src[1, 4:] = PAD
+    tgt = tokens(3, 9, seed=7)
+    memory, mask = (model.encode(src), src != PAD) if shape == "encoder-decoder" else (None, None)
+    full = model.decode(tgt, memory, mask)  # (B, T, C)
+
+    cache = model.new_cache(3, 9, memory, mask)
+    assert isinstance(cache, DecoderCache)
+    # Prefill from empty (causal square), one chunk after a non-empty cache (offset mask),
+    # then single tokens.
+    chunks = [(0, 3), (3, 6), (6, 7), (7, 8), (8, 9)]
+    for start, end in chunks:
+        step = model.decode(tgt[:, start:end], cache=cache)
+        assert cache.length == end
+        torch.testing.assert_close(step, full[:, start:end], atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError):  # the buffer is full
+        model.decode(tgt[:, :1], cache=cache)
+
+
+def test_cache_reorder_selects_rows() -> None:
+    model = tiny()
+    src = tokens(3, 6)
+    src[2, 3:] = PAD
+    tgt = tokens(3, 5, seed=8)
+    memory, mask = model.encode(src), src != PAD
+    cache = model.new_cache(3, 5, memory, mask)
+    model.decode(tgt[:, :3], cache=cache)
+    index = torch.tensor([2, 2, 0])  # repeat one row, drop another (beam search / finished rows)
+    cache.reorder(index)
+    assert cache.batch_size == 3 and cache.memory_mask is not None
+    torch.testing.assert_close(cache.memory_mask, mask[index])
+    step = model.decode(tgt[index, 3:5], cache=cache)
+    full = model.decode(tgt[index], memory[index], mask[index])
+    torch.testing.assert_close(step, full[:, 3:5], atol=1e-5, rtol=1e-4)
+
+
+def test_positions_beyond_max_positions_raise() -> None:
+    model = tiny("decoder-only", max_positions=8)
+    with pytest.raises(ValueError, match="max_positions"):
+        model.decode(tokens(1, 9))
+    with pytest.raises(ValueError):
+        model.new_cache(1, 9)
