@@ -30,6 +30,9 @@ __version__ = "0.1.0"
 _LAZY = {
     "Head": "tasklight.heads",
     "Seq2SeqHead": "tasklight.heads",
+    "ClassificationHead": "tasklight.heads",
+    "SpanHead": "tasklight.heads",
+    "CausalLMHead": "tasklight.heads",
     "Decoding": "tasklight.heads",
     "PredictContext": "tasklight.heads",
     "Tokenizer": "tasklight.data.tokenizer",
@@ -49,7 +52,7 @@ __all__ = [
 if TYPE_CHECKING:
     from tasklight.data.tokenizer import Tokenizer
     from tasklight.formats import read_jsonl, read_lines, read_text
-    from tasklight.heads import Decoding, Head, PredictContext, Seq2SeqHead
+    from tasklight.heads import CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead
     from tasklight.model import Transformer, TransformerConfig, generate
 
 

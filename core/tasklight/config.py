@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
@@ -259,6 +260,8 @@ def _validate(config: Config) -> None:
     for key in ("trainer.max_steps", "trainer.max_epochs"):
         if config[key] < -1 or config[key] == 0:
             raise UserError(f"{key} must be positive (or -1 for no limit), got {config[key]}")
+    if config["trainer.max_time"] and not re.fullmatch(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}", config["trainer.max_time"]):
+        raise UserError(f"trainer.max_time (--max-time) must be DD:HH:MM:SS, got {config['trainer.max_time']!r}")
     if not 0 <= config["data.val_fraction"] < 1:
         raise UserError(f"data.val_fraction must be in [0, 1), got {config['data.val_fraction']}")
     model = config.model_fields()
@@ -269,5 +272,5 @@ def _validate(config: Config) -> None:
         raise UserError(f"model.d_model ({model['d_model']}) must be divisible by model.n_heads ({model['n_heads']})")
     if not 0 <= model.get("dropout", 0.0) < 1:
         raise UserError(f"model.dropout must be in [0, 1), got {model['dropout']}")
-    if config["trainer.schedule"] in ("linear", "cosine") and config["trainer.max_steps"] <= 0:
-        raise UserError(f"trainer.schedule={config['trainer.schedule']} needs trainer.max_steps (--max-steps)")
+    if config["trainer.schedule"] in ("linear", "cosine") and config["trainer.max_steps"] <= 0 and not config["trainer.max_time"]:
+        raise UserError(f"trainer.schedule={config['trainer.schedule']} needs a budget: --max-steps or --max-time")

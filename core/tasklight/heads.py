@@ -101,3 +101,99 @@ class Seq2SeqHead(Head):
             top_p=d.top_p,
             generator=ctx.generator,
         )
+
+
+class ClassificationHead(Head):
+    """A label per input over the mean-pooled encoding. Batch: ``input`` (B,T), ``label`` (B,).
+    Predicts each row's class probabilities (a list of floats)."""
+
+    def __init__(self, d_model: int, n_labels: int, dropout: float = 0.1, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(d_model, n_labels)
+        self.label_smoothing = label_smoothing
+
+    def logits(self, model: Transformer, ids: Tensor) -> Tensor:
+        hidden = model.encode(ids)  # (B, T, C)
+        real = (ids != model.config.pad_id).unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+        pooled = (hidden * real).sum(1) / real.sum(1).clamp(min=1.0)  # (B, C)
+        return self.classifier(self.dropout(pooled))  # (B, L)
+
+    def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
+        logits = self.logits(model, batch["input"])
+        return F.cross_entropy(logits.float(), batch["label"], label_smoothing=self.label_smoothing), (batch["input"] != model.config.pad_id).sum()
+
+    @torch.no_grad()
+    def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[list[float]]:
+        return self.logits(model, batch["input"]).float().softmax(-1).tolist()
+
+
+class SpanHead(Head):
+    """Extractive spans: start and end logits per token. Batch: ``input`` (B,T), ``start``
+    and ``end`` (B,) token positions (0 where the row holds no answer, SQuAD 2.0 style).
+    Predicts per row ``{"start": [...], "end": [...]}`` logits over real tokens, plus the
+    row's metadata fields (keys starting with ``_``)."""
+
+    def __init__(self, d_model: int) -> None:
+        super().__init__()
+        self.span = nn.Linear(d_model, 2)
+
+    def logits(self, model: Transformer, ids: Tensor) -> tuple[Tensor, Tensor]:
+        scores = self.span(model.encode(ids)).float()  # (B, T, 2)
+        scores = scores.masked_fill((ids == model.config.pad_id).unsqueeze(-1), float("-inf"))
+        return scores[..., 0], scores[..., 1]  # (B, T) each
+
+    def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
+        start, end = self.logits(model, batch["input"])
+        loss = (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
+        return loss, (batch["input"] != model.config.pad_id).sum()
+
+    @torch.no_grad()
+    def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[dict[str, Any]]:
+        start, end = self.logits(model, batch["input"])
+        lengths = (batch["input"] != model.config.pad_id).sum(1).tolist()
+        meta = {k: v for k, v in batch.items() if k.startswith("_")}
+        return [
+            {"start": start[i, :n].tolist(), "end": end[i, :n].tolist(), **{k: v[i] for k, v in meta.items()}}
+            for i, n in enumerate(lengths)
+        ]
+
+
+class CausalLMHead(Head):
+    """Language modelling with the tied LM head (decoder-only).
+
+    Training/scoring batch: ``input`` (B,T) token blocks. ``predict`` on such a batch
+    returns each row's ``{"nll": summed negative log-likelihood in nats, "tokens": n}``;
+    on a batch with ``prompt`` (B,P) instead, the generated continuation's token ids.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.label_smoothing = label_smoothing
+
+    def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
+        ids = batch["input"]
+        hidden = model.decode(ids[:, :-1])  # (B, T-1, C)
+        targets = ids[:, 1:]
+        real = targets != model.config.pad_id
+        logits = model.lm_logits(hidden[real])  # (N, V)
+        return token_loss(logits, targets[real], self.label_smoothing), real.sum()
+
+    @torch.no_grad()
+    def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[Any]:
+        if "prompt" in batch:
+            d = ctx.decoding
+            strategy = d.strategy if d.strategy != "beam" or d.beam_size > 1 else "greedy"
+            return generate(
+                model, batch["prompt"], eos_id=ctx.eos_id, max_new_tokens=d.max_new_tokens, strategy=strategy,
+                beam_size=d.beam_size, length_penalty=d.length_penalty, temperature=d.temperature,
+                top_k=d.top_k, top_p=d.top_p, generator=ctx.generator,
+            )
+        ids = batch["input"]
+        hidden = model.decode(ids[:, :-1])
+        targets = ids[:, 1:]
+        logp = model.lm_logits(hidden).float().log_softmax(-1)  # (B, T-1, V)
+        nll = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, T-1)
+        real = targets != model.config.pad_id
+        nll = (nll * real).sum(1)
+        return [{"nll": float(n), "tokens": int(t)} for n, t in zip(nll.tolist(), real.sum(1).tolist())]

@@ -179,6 +179,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     head = task.build_head(TransformerConfig(**mconfig), head_hparams, ctx)
     trainer_cfg = config.section("trainer")
     optim = {k: trainer_cfg[k] for k in ("lr", "min_lr", "warmup_steps", "schedule", "weight_decay", "betas", "max_steps")}
+    optim["budget_seconds"] = _seconds(trainer_cfg["max_time"])
     system = TaskSystem(
         task_name=task.name, task_version=task.version, model=mconfig, head=head,
         head_hparams=head_hparams, optim=optim, tokenizer_hash=_file_hash(run_dir / "tokenizer.json"),
@@ -302,6 +303,21 @@ def _trainer(task: Task, config: Config, run_dir: Path, platform: Platform, scor
         deterministic=False,
     )
     return trainer, best
+
+
+def _seconds(max_time: str) -> float:
+    """DD:HH:MM:SS (Lightning's max_time format) in seconds; 0 when unset."""
+    if not max_time:
+        return 0.0
+    parts = max_time.split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or any(v < 0 for v in values):
+        raise UserError(f"--max-time must be DD:HH:MM:SS, got {max_time!r}")
+    days, hours, minutes, seconds = values
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
 def _devices(value: str) -> Any:

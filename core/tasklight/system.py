@@ -9,6 +9,7 @@ guide asks. Task metrics on the validation set are computed by the
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import pytorch_lightning as pl
@@ -66,7 +67,10 @@ class TaskSystem(pl.LightningModule):
             lr=o["lr"],
             betas=tuple(o["betas"]),
         )
-        schedule = lr_lambda(o["schedule"], o["warmup_steps"], o.get("max_steps", -1), o["lr"], o.get("min_lr", 0.0))
+        schedule = lr_lambda(
+            o["schedule"], o["warmup_steps"], o.get("max_steps", -1), o["lr"], o.get("min_lr", 0.0),
+            budget_seconds=o.get("budget_seconds", 0.0),
+        )
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
@@ -81,9 +85,25 @@ class TaskSystem(pl.LightningModule):
         self.tokens_seen = int(checkpoint.get("tasklight", {}).get("tokens_seen", 0))
 
 
-def lr_lambda(schedule: str, warmup: int, max_steps: int, lr: float, min_lr: float) -> Any:
-    """Multiplier of the peak lr at each step: linear warmup, then the named decay."""
+def lr_lambda(schedule: str, warmup: int, max_steps: int, lr: float, min_lr: float, budget_seconds: float = 0.0) -> Any:
+    """Multiplier of the peak lr at each step: linear warmup, then the named decay.
+
+    ``linear`` and ``cosine`` decay over ``max_steps``; with only a time budget
+    (``--max-time``) they decay over the wall time instead, so a run stopped by the
+    clock still ends at the bottom of its schedule. Time-based progress is measured
+    from this process's first step (a resumed run restarts the clock).
+    """
     floor = min_lr / lr if lr > 0 else 0.0
+    clock: list[float] = []
+
+    def progress_of(step: int) -> float:
+        by_steps = (step - warmup) / max(1, max_steps - warmup) if max_steps > 0 else 0.0
+        if budget_seconds > 0:
+            if not clock:
+                clock.append(time.monotonic())
+            by_time = (time.monotonic() - clock[0]) / budget_seconds
+            return min(1.0, max(by_steps, by_time))
+        return min(1.0, by_steps)
 
     def factor(step: int) -> float:
         step += 1
@@ -93,7 +113,7 @@ def lr_lambda(schedule: str, warmup: int, max_steps: int, lr: float, min_lr: flo
             return 1.0
         if schedule == "inverse_sqrt":
             return max(floor, math.sqrt(max(warmup, 1) / step))
-        progress = min(1.0, (step - warmup) / max(1, max_steps - warmup))
+        progress = progress_of(step)
         if schedule == "linear":
             return max(floor, 1.0 - progress)
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))  # cosine

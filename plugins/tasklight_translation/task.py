@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +11,10 @@ from typing import Any
 
 import tasklight
 from tasklight_translation.demo import DEFAULT_SIZES, demo_pairs
+
+
+def detokenize(text: str) -> str:
+    return re.sub(r" ([.,?!])", r"\1", text)
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,8 @@ class TranslationTask(tasklight.Task):
 
     # ---- data ---------------------------------------------------------------------
     def demo(self, split: str, ctx: tasklight.TaskContext) -> list[Pair]:
-        return [Pair(en, de) for en, de in demo_pairs(split, ctx.seed, DEFAULT_SIZES[split])]
+        # Detokenized like real text ("dogs." not "dogs ."), as sacreBLEU expects.
+        return [Pair(detokenize(en), detokenize(de)) for en, de in demo_pairs(split, ctx.seed, DEFAULT_SIZES[split])]
 
     def from_record(self, record: tasklight.Record, where: str, ctx: tasklight.TaskContext) -> Pair:
         source = self.field(record, ctx.config["data.source_field"], where)
@@ -72,14 +79,16 @@ class TranslationTask(tasklight.Task):
             raise tasklight.UserError(
                 f"{paths[0]} has {len(sources)} lines but {paths[1]} has {len(targets)}; they must be line-aligned"
             )
-        pairs = []
-        for number, (source, target) in enumerate(zip(sources, targets), 1):
-            if not source.strip() and not target.strip():
+        pairs, one_sided = [], 0
+        for source, target in zip(sources, targets):
+            if not source.strip() or not target.strip():
+                # Real corpora hold a few lines with one side empty (OpenNMT's WMT
+                # sample has some): they teach nothing, so they are skipped and counted.
+                one_sided += bool(source.strip() or target.strip())
                 continue
-            for path, text in ((paths[0], source), (paths[1], target)):
-                if not text.strip():
-                    raise tasklight.UserError(f"{path}:{number}: empty line (its pair is not empty)")
             pairs.append(Pair(source.strip(), target.strip()))
+        if one_sided:
+            print(f"Note: {paths[0]}: skipped {one_sided} line pair(s) with one side empty", file=sys.stderr)
         if not pairs:
             raise tasklight.UserError(f"{paths[0]}: no sentence pairs (the files are empty)")
         return pairs

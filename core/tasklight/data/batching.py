@@ -18,7 +18,7 @@ from tasklight.task import Features
 
 def row_cost(features: Features) -> int:
     """Tokens of a row across its sequence fields (source + target, say)."""
-    return sum(len(v) for v in features.values() if isinstance(v, list))
+    return sum(len(v) for k, v in features.items() if isinstance(v, list) and not k.startswith("_"))
 
 
 def batch_cost(rows: Sequence[Features]) -> int:
@@ -26,7 +26,7 @@ def batch_cost(rows: Sequence[Features]) -> int:
     longest: dict[str, int] = {}
     for row in rows:
         for key, value in row.items():
-            if isinstance(value, list):
+            if isinstance(value, list) and not key.startswith("_"):
                 longest[key] = max(longest.get(key, 0), len(value))
     return len(rows) * sum(longest.values())
 
@@ -39,11 +39,11 @@ def budget_batches(rows: Sequence[Features], order: Sequence[int], max_tokens: i
     for index in order:
         grown = dict(longest)
         for key, value in rows[index].items():
-            if isinstance(value, list):
+            if isinstance(value, list) and not key.startswith("_"):
                 grown[key] = max(grown.get(key, 0), len(value))
         if current and (len(current) + 1) * sum(grown.values()) > max_tokens:
             batches.append(current)
-            current, grown = [], {k: len(v) for k, v in rows[index].items() if isinstance(v, list)}
+            current, grown = [], {k: len(v) for k, v in rows[index].items() if isinstance(v, list) and not k.startswith("_")}
         current.append(index)
         longest = grown
     if current:
@@ -117,6 +117,7 @@ class TokenBudgetSampler(Sampler[list[int]]):
 
 class Collator:
     """Pads list fields with ``pad_id`` into (B, T) long tensors; stacks scalars.
+    Fields whose name starts with ``_`` are metadata and ride along as Python lists.
 
     ``row`` (each row's index in the dataset) always comes along, so evaluation
     can put sorted batches back in order.
@@ -131,7 +132,9 @@ class Collator:
         for key in rows[0]:
             values = [r[key] for r in rows]
             first = values[0]
-            if isinstance(first, list):
+            if key.startswith("_"):
+                batch[key] = values
+            elif isinstance(first, list):
                 width = max(len(v) for v in values)
                 out = torch.full((len(values), width), self.pad_id, dtype=torch.long)
                 for i, v in enumerate(values):

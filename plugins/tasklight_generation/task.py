@@ -1,0 +1,223 @@
+"""Generation: a decoder-only language model, scored in bits per character and perplexity.
+
+An example is a piece of text: a plain-text file (or a contiguous slice of one), a
+JSONL record, a demo story. ``encode`` tokenizes the whole text as
+``<s> text </s>`` and cuts it into blocks of ``data.block_size + 1`` ids that
+overlap by one id, so every token after ``<s>`` is predicted exactly once, with
+up to ``block_size`` tokens of context. Each block carries the characters its
+targets cover; they add up to the text's length, so bits per character is exact.
+
+``platform predict generation --run DIR "prompt"`` continues the prompt by greedy
+decoding or by sampling (``decoding.strategy=sample`` with temperature, top-k,
+top-p), reproducibly with ``--seed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tasklight
+from tasklight_generation import files
+from tasklight_generation.demo import DEFAULT_SIZES, demo_texts
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text to score, or (``prompt=True``) the start of one to continue."""
+
+    text: str
+    prompt: bool = False
+
+
+def make_blocks(
+    ids: Sequence[int], ends: Sequence[int], n_chars: int, *, bos: int, eos: int, block_size: int
+) -> list[tasklight.Features]:
+    """Rows of ``<s> ids </s>`` cut into blocks of ``block_size + 1`` ids overlapping by one.
+
+    ``ends[i]`` is the character offset where token ``i`` ends. Each block's ``_chars``
+    counts the characters of its targets: a token owns the text from the end of the token
+    before it to its own end, and ``</s>`` owns whatever trails the last token, so the
+    blocks of a text add up to exactly ``n_chars``.
+    """
+    stream = [bos, *ids, eos]
+    covered = [0]  # covered[j]: characters owned by stream[1..j]
+    for end in ends:
+        covered.append(min(max(covered[-1], end), n_chars))
+    covered.append(n_chars)
+    rows = []
+    for start in range(0, len(stream) - 1, block_size):
+        stop = min(start + block_size, len(stream) - 1)
+        rows.append({"input": stream[start : stop + 1], "_chars": covered[stop] - covered[start]})
+    return rows
+
+
+class GenerationTask(tasklight.Task):
+    name = "generation"
+    description = "Language modelling and text continuation (bits per character, perplexity)."
+    version = "1"
+    shape = "decoder-only"
+    metrics = ("bits_per_char", "perplexity")
+    settings = {
+        "data.text_field": "text",  # JSONL / CSV / TSV field holding the text
+        "data.block_size": 256,  # tokens of context per training block (needs data.max_length >= block_size + 1)
+    }
+
+    # ---- data ---------------------------------------------------------------------
+    def demo(self, split: str, ctx: tasklight.TaskContext) -> list[Text]:
+        return [Text(t) for t in demo_texts(split, ctx.seed, DEFAULT_SIZES[split])]
+
+    def from_record(self, record: tasklight.Record, where: str, ctx: tasklight.TaskContext) -> Text:
+        return Text(self.field(record, ctx.config["data.text_field"], where))
+
+    def read_files(self, paths: list[Path], ctx: tasklight.TaskContext) -> list[Text] | None:
+        specs = [files.parse_spec(p) for p in paths]
+        if len(specs) == 1 and specs[0][1] is None and files.kind(specs[0][0]) is None:
+            return None  # JSON / CSV / TSV through the generic adapters and from_record
+        examples: list[Text] = []
+        for path, piece in specs:
+            found = files.kind(path)
+            if found is None:
+                raise tasklight.UserError(
+                    f"{path}: generation reads plain text ({', '.join(files.PLAIN)}) or JSONL here"
+                    + (" (slices too)" if piece else "")
+                )
+            if not path.exists():
+                raise tasklight.UserError(f"{path}: no such file")
+            if found == "plain":
+                examples.append(Text(files.read_plain(path, piece)))
+            else:
+                examples.extend(Text(t) for t in files.read_jsonl_texts(path, ctx.config["data.text_field"], piece))
+        if self._would_be_shuffled(paths, examples, ctx):
+            path = paths[0]
+            raise tasklight.UserError(
+                f"{path}: a language model validates on the end of its text, not on random pieces; "
+                f"give the folder (--data {path.parent}: first {files.percent(100 * (1 - ctx.config['data.val_fraction']))}% "
+                "trains, the rest validates and tests) or --set data.validation=FILE"
+            )
+        return examples
+
+    def _would_be_shuffled(self, paths: list[Path], examples: list[Text], ctx: tasklight.TaskContext) -> bool:
+        # `--data input.txt` with no validation split: the core holds out a random
+        # data.val_fraction of train, which cannot be the end of one text. Once the core
+        # asks the task to hold out (Task.hold_out), this method is what it calls.
+        return (
+            "hold_out" not in vars(tasklight.Task)
+            and len(paths) == 1
+            and str(paths[0]) == str(ctx.config.get("run.data", ""))
+            and not ctx.config.get("data.validation")
+            and files.kind(paths[0]) == "plain"
+        )
+
+    def hold_out(self, train: list[Text], fraction: float, ctx: tasklight.TaskContext) -> tuple[list[Text], list[Text]]:
+        """(train, validation) where the data has no validation split: the last ``fraction``
+        of the text (of one text's characters, or of several texts in order)."""
+        keep = 100 * (1 - fraction)
+        if len(train) == 1:
+            text = train[0].text
+            at = files.cut(len(text), keep)
+            return [Text(text[:at])], [Text(text[at:])]
+        at = min(files.cut(len(train), keep), len(train) - 1)
+        return train[:at], train[at:]
+
+    def split_names(self, folder: Path, ctx: tasklight.TaskContext) -> list[str]:
+        found = files.layout(folder, ctx.config["data.val_fraction"])
+        return sorted(found) if found else super().split_names(folder, ctx)
+
+    def split_files(self, folder: Path, split: str, ctx: tasklight.TaskContext) -> list[Path] | None:
+        found = files.layout(folder, ctx.config["data.val_fraction"])
+        return found.get(split) if found else None
+
+    def texts(self, example: Text) -> Iterable[str]:
+        yield example.text
+
+    # ---- model --------------------------------------------------------------------
+    def head_hparams(self, train: Sequence[Text], ctx: tasklight.TaskContext) -> dict[str, Any]:
+        block_size(ctx)  # a bad setting fails before training, not in the first batch
+        return {}
+
+    def build_head(self, model: Any, hparams: dict[str, Any], ctx: tasklight.TaskContext) -> Any:
+        from tasklight_generation.head import LMHead
+
+        return LMHead(label_smoothing=float(ctx.config["trainer.label_smoothing"]))
+
+    def encode(self, example: Text, tokenizer: Any, ctx: tasklight.TaskContext, *, train: bool) -> list[tasklight.Features]:
+        size = block_size(ctx)
+        if example.prompt:
+            return [{"prompt": self._prompt_ids(example, tokenizer, ctx)}]
+        ids, offsets = tokenizer.encode_with_offsets(example.text)
+        return make_blocks(
+            ids, [end for _, end in offsets], len(example.text),
+            bos=tokenizer.bos_id, eos=tokenizer.eos_id, block_size=size,
+        )
+
+    def _prompt_ids(self, example: Text, tokenizer: Any, ctx: tasklight.TaskContext) -> list[int]:
+        # Keep the prompt's end and leave room to continue within the trained context.
+        ids = [tokenizer.bos_id, *tokenizer.encode(example.text)]
+        room = max(block_size(ctx) + 1 - int(ctx.config["decoding.max_new_tokens"]), (block_size(ctx) + 1) // 2)
+        return ids[-room:]
+
+    # ---- prediction and scoring -----------------------------------------------------
+    def decode(self, example: Text, outputs: list[Any], tokenizer: Any, ctx: tasklight.TaskContext) -> Any:
+        if example.prompt:
+            new = outputs[0] if outputs else []
+            prompt = self._prompt_ids(example, tokenizer, ctx)
+            before, whole = tokenizer.decode(prompt), tokenizer.decode([*prompt, *new])
+            # Decoding the prompt with its continuation keeps the space between them.
+            return whole[len(before) :] if whole.startswith(before) else tokenizer.decode(new)
+        return {
+            "nll": sum(float(o["nll"]) for o in outputs),
+            "tokens": sum(int(o["tokens"]) for o in outputs),
+            "chars": len(example.text),
+            "vocab_size": tokenizer.vocab_size,
+            "block_size": block_size(ctx),
+        }
+
+    def reference(self, example: Text) -> str | None:
+        return None if example.prompt else example.text
+
+    def parse_input(self, item: str | tasklight.Record, where: str, ctx: tasklight.TaskContext) -> Text:
+        check_decoding(ctx)
+        if isinstance(item, str):
+            return Text(item, prompt=True)
+        for name in dict.fromkeys((ctx.config["data.text_field"], "text", "prompt")):
+            if name in item:
+                value = item[name]
+                if not isinstance(value, str):
+                    raise tasklight.UserError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
+                return Text(value, prompt=True)
+        raise tasklight.UserError(f"{where}: expected a field {ctx.config['data.text_field']!r} (or 'text', 'prompt')")
+
+    def to_json(self, example: Text, prediction: Any) -> tasklight.Record:
+        if example.prompt:
+            return {"prompt": example.text, "continuation": prediction}
+        import math
+
+        bits = prediction["nll"] / (math.log(2) * prediction["chars"]) if prediction["chars"] else None
+        return {
+            "chars": prediction["chars"], "tokens": prediction["tokens"], "nll": round(prediction["nll"], 4),
+            "bits_per_char": round(bits, 4) if bits is not None else None,
+        }
+
+
+def block_size(ctx: tasklight.TaskContext) -> int:
+    size, longest = int(ctx.config["data.block_size"]), int(ctx.config["data.max_length"])
+    if size < 1:
+        raise tasklight.UserError(f"config key 'data.block_size' must be positive, got {size}")
+    if size + 1 > longest:
+        raise tasklight.UserError(
+            f"data.block_size={size} needs blocks of {size + 1} ids, longer than data.max_length={longest}; "
+            f"add --set data.max_length={size + 1}"
+        )
+    return size
+
+
+def check_decoding(ctx: tasklight.TaskContext) -> None:
+    c = ctx.config
+    if c["decoding.strategy"] == "sample":
+        if not c["decoding.temperature"] > 0:
+            raise tasklight.UserError(f"decoding.temperature must be > 0 to sample, got {c['decoding.temperature']}")
+        if not 0 < c["decoding.top_p"] <= 1:
+            raise tasklight.UserError(f"decoding.top_p must be in (0, 1], got {c['decoding.top_p']}")

@@ -1,0 +1,23 @@
+"""tasklight's intent task: a plugin like any other, registered through the
+``tasklight`` entry-point group."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import tasklight
+from tasklight_intent.metrics import METRICS
+from tasklight_intent.task import IntentTask
+
+__version__ = "0.1.0"
+
+
+@tasklight.hookimpl
+def register_tasks(register: Callable[[tasklight.Task], None]) -> None:
+    register(IntentTask())
+
+
+@tasklight.hookimpl
+def register_metrics(register: Callable[[tasklight.Metric], None]) -> None:
+    for metric in METRICS:
+        register(metric)

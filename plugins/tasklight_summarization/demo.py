@@ -1,0 +1,169 @@
+"""Offline ``demo`` data for summarization: short meeting-planning dialogues.
+
+``platform run summarization`` with no data trains on these. Each document is a
+DialogSum-style dialogue (``#Person1#: ...`` turns, one per line) in which two
+people arrange a meeting. The summary is not a copy of any sentence: it states
+the agreed facts in the third person, with the speakers' names, for example::
+
+    #Person1#: Hi Ben, this is Anna.
+    #Person2#: Oh, hi Anna. What's up?
+    #Person1#: Could we meet on Monday to go over the sales report?
+    #Person2#: Sorry, I'm busy on Monday. What about Thursday?
+    #Person2#: By the way, my cousin Maria is visiting next week.
+    #Person1#: Sure, Thursday works.
+    #Person2#: What time suits you?
+    #Person1#: Let's say 3 pm.
+    #Person1#: Can you bring the slides?
+    #Person2#: Of course.
+
+    -> "Anna and Ben will meet on Thursday at 3 pm to discuss the sales report.
+        Ben is busy on Monday. Ben will bring the slides."
+
+What the model has to learn: who is who (names appear in the greeting, the
+dialogue then says "I" and "you"), which day and time were agreed (a rejected
+day or time comes first and must not be picked), the optional place and who
+brings what, and to ignore distractor turns (weather, lunch, a relative with
+another name, a past day). Vocabulary stays small (a few hundred words) so a
+small transformer learns it on a CPU in a couple of minutes.
+
+Standard library only; deterministic by (seed, split).
+"""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+
+SIZES = {"train": 20000, "validation": 500, "test": 500}
+
+NAMES = (
+    "Anna", "Ben", "Carla", "David", "Emma", "Felix", "Grace", "Henry", "Iris", "Jack",
+    "Kate", "Leo", "Maria", "Nick", "Olivia", "Paul", "Rosa", "Sam", "Tina", "Victor",
+    "Wendy", "Yusuf", "Zoe", "Omar", "Lucy", "Mark", "Nina", "Oscar", "Priya", "Raj",
+    "Sara", "Tom", "Uma", "Vera", "Will", "Amir", "Bella", "Chen", "Dora", "Eric",
+)
+TOPICS = (
+    "budget", "product launch", "hiring plan", "sales report", "website redesign",
+    "team offsite", "quarterly review", "marketing campaign", "customer survey",
+    "office move", "training schedule", "supplier contract", "security audit",
+    "holiday party", "new logo", "travel policy", "project timeline", "annual report",
+)
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+TIMES = (
+    "9 am", "10 am", "11 am", "noon", "1 pm", "2 pm", "3 pm", "4 pm", "5 pm",
+    "9:30 am", "10:30 am", "2:30 pm", "4:30 pm",
+)
+PLACES = (  # with their preposition, as both the dialogue and the summary use them
+    "in room 4", "in room 12", "in room 7", "at the cafe", "in the library",
+    "in the main office", "in the lab", "on a video call", "at the hotel lobby",
+)
+ITEMS = (
+    "the slides", "the contract", "the figures", "the laptop", "the agenda",
+    "the samples", "the budget sheet", "the projector", "the photos", "the draft",
+)
+RELATIVES = ("sister", "brother", "cousin", "aunt", "uncle", "friend")
+FOODS = ("pasta", "a sandwich", "sushi", "a salad", "soup", "pizza", "curry")
+
+
+def _greeting(r: random.Random, a: str, b: str) -> list[str]:
+    first = r.choice((f"Hi {b}, this is {a}.", f"Hello {b}! {a} here.", f"Good morning {b}, it's {a}."))
+    second = r.choice((f"Oh, hi {a}. What's up?", f"Hello {a}, how can I help?", f"Hey {a}!"))
+    return [f"#Person1#: {first}", f"#Person2#: {second}"]
+
+
+def _distractors(r: random.Random, count: int, other: str, day: str) -> list[str]:
+    """``count`` different off-topic turns; a relative's name or a past day are traps."""
+    other_day = r.choice([d for d in DAYS if d != day])
+    texts = (
+        "By the way, the weather is awful today.",
+        "Did you see the game last night?",
+        f"I had {r.choice(FOODS)} for lunch.",
+        f"My {r.choice(RELATIVES)} {other} is visiting next week.",
+        "The coffee machine is broken again.",
+        f"I was sick last {other_day}.",
+        "My train was late this morning.",
+    )
+    return [f"{r.choice(('#Person1#', '#Person2#'))}: {text}" for text in r.sample(texts, count)]
+
+
+def make_dialogue(r: random.Random) -> tuple[str, str]:
+    """One (document, summary) pair drawn from ``r``."""
+    a, b, other = r.sample(NAMES, 3)
+    topic, day, time = r.choice(TOPICS), r.choice(DAYS), r.choice(TIMES)
+    blocks: list[list[str]] = []
+    extra: list[str] = []  # summary sentences after the first
+
+    # The day, possibly after a rejected one.
+    ask = r.choice([d for d in DAYS if d != day]) if r.random() < 0.35 else day
+    asked = r.choice((
+        f"We need to talk about the {topic}. Are you free on {ask}?",
+        f"Could we meet on {ask} to go over the {topic}?",
+        f"I want to discuss the {topic} with you. How about {ask}?",
+    ))
+    if ask != day:
+        refuse = r.choice((f"Sorry, I'm busy on {ask}. What about {day}?", f"{ask} doesn't work for me. Can we do {day} instead?"))
+        agree = r.choice((f"{day} is fine.", f"Sure, {day} works."))
+        blocks.append([f"#Person1#: {asked}", f"#Person2#: {refuse}", f"#Person1#: {agree}"])
+        extra.append(f"{b} is busy on {ask}.")
+    else:
+        agree = r.choice((f"Yes, {day} is good.", f"Sure, {day} works for me."))
+        blocks.append([f"#Person1#: {asked}", f"#Person2#: {agree}"])
+
+    # The time, possibly after a rejected one.
+    if r.random() < 0.25:
+        wrong = r.choice([t for t in TIMES if t != time])
+        blocks.append([
+            f"#Person1#: Can you make it at {wrong}?",
+            f"#Person2#: Not at {wrong}, I have a call then. {time} is better.",
+            "#Person1#: Fine with me.",
+        ])
+    elif r.random() < 0.5:
+        blocks.append(["#Person2#: What time suits you?", f"#Person1#: Let's say {time}."])
+    else:
+        blocks.append([f"#Person2#: Shall we meet at {time}?", f"#Person1#: Yes, {time} is good."])
+
+    place = r.choice(PLACES) if r.random() < 0.6 else ""
+    if place:
+        speaker = r.choice(("#Person1#", "#Person2#"))
+        blocks.append([f"{speaker}: {r.choice(('Let us meet', 'We can meet', 'How about meeting'))} {place}."])
+
+    if r.random() < 0.6:
+        item = r.choice(ITEMS)
+        style = r.randrange(3)
+        if style == 0:
+            blocks.append([f"#Person2#: I'll bring {item}."])
+            extra.append(f"{b} will bring {item}.")
+        elif style == 1:
+            blocks.append([f"#Person1#: Can you bring {item}?", "#Person2#: Of course."])
+            extra.append(f"{b} will bring {item}.")
+        else:
+            blocks.append([f"#Person1#: I'll bring {item}."])
+            extra.append(f"{a} will bring {item}.")
+
+    # Distractor turns go between blocks, never inside one.
+    for turn in _distractors(r, r.randint(1, 3), other, day):
+        blocks.insert(r.randint(0, len(blocks)), [turn])
+    turns = _greeting(r, a, b) + [turn for block in blocks for turn in block]
+    turns.append(r.choice(("#Person2#: See you then.", "#Person1#: Great, thanks.", f"#Person2#: Bye {a}.")))
+
+    where = f" {place}" if place else ""
+    first = f"{a} and {b} will meet on {day} at {time}{where} to discuss the {topic}."
+    return "\n".join(turns), " ".join([first, *extra])
+
+
+def demo_pairs(split: str, seed: int, size: int | None = None) -> list[tuple[str, str]]:
+    """``size`` (document, summary) pairs of ``split``; validation and test never repeat a train document."""
+    if split not in SIZES:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SIZES)}")
+    count = SIZES[split] if size is None else size
+    r = random.Random(f"tasklight-summarization-demo:{seed}:{split}")
+    pairs = [make_dialogue(r) for _ in range(count)]
+    if split != "train":
+        train = _train_documents(seed)
+        pairs = [p for p in pairs if p[0] not in train]
+    return pairs
+
+
+@lru_cache(maxsize=4)
+def _train_documents(seed: int) -> frozenset[str]:
+    return frozenset(doc for doc, _ in demo_pairs("train", seed))

@@ -1,0 +1,224 @@
+"""The generation plugin: blocks, bits per character, reading text, prompts and sampling."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import tasklight
+from tasklight.cli import cli
+from tasklight.testing import check_task
+from tasklight_generation import files
+from tasklight_generation.demo import demo_texts
+from tasklight_generation.metrics import bits_per_char, perplexity, unigram_bits_per_char
+from tasklight_generation.task import GenerationTask, Text, make_blocks
+from tests.conftest import invoke, shared
+
+TASK = GenerationTask()
+CONFIG = {
+    "data.text_field": "text", "data.block_size": 4, "data.max_length": 5, "data.val_fraction": 0.1,
+    "data.validation": "", "run.data": "demo", "decoding.max_new_tokens": 3,
+    "decoding.strategy": "greedy", "decoding.temperature": 1.0, "decoding.top_p": 1.0,
+}
+
+
+def ctx(**changes: object) -> tasklight.TaskContext:
+    return tasklight.TaskContext({**CONFIG, **{k.replace("__", "."): v for k, v in changes.items()}}, lambda n: None)
+
+
+def test_conformance(tmp_path):
+    scores = check_task("generation", tmp_path)
+    assert set(scores) == {"bits_per_char", "perplexity"}
+
+
+# ---- blocks -------------------------------------------------------------------------
+def test_blocks_overlap_by_one_and_own_every_character():
+    # ids 10..14 end at characters 1, 3, 5, 6, 9 of a 10-character text; <s>=2, </s>=3.
+    rows = make_blocks([10, 11, 12, 13, 14], [1, 3, 5, 6, 9], 10, bos=2, eos=3, block_size=2)
+    assert rows == [
+        {"input": [2, 10, 11], "_chars": 3},
+        {"input": [11, 12, 13], "_chars": 3},
+        {"input": [13, 14, 3], "_chars": 4},  # </s> owns the trailing character
+    ]
+
+
+def test_blocks_of_a_real_text_cover_each_token_once():
+    from tasklight import Tokenizer
+
+    text = "the cat sat on the mat. the dog sat on the log.\n"
+    tokenizer = Tokenizer.train([text], 10, 1)  # below the alphabet: one token per character
+    ids = tokenizer.encode(text)
+    assert len(ids) == len(text) + 1  # the prepended word marker, then one id per character
+    rows = TASK.encode(Text(text), tokenizer, ctx(), train=True)
+    targets = len(ids) + 1  # every id and </s>, each predicted once
+    assert len(rows) == math.ceil(targets / 4) == 13
+    assert all(len(r["input"]) == 5 for r in rows[:-1]) and len(rows[-1]["input"]) == targets % 4 + 1
+    assert [t for r in rows for t in r["input"][1:]] == [*ids, tokenizer.eos_id]
+    assert sum(r["_chars"] for r in rows) == len(text)
+
+
+def test_block_size_longer_than_max_length_is_a_user_error():
+    with pytest.raises(tasklight.UserError, match=r"data.block_size=8 .* --set data.max_length=9"):
+        TASK.head_hparams([], ctx(data__block_size=8))
+
+
+# ---- metrics ------------------------------------------------------------------------
+def test_bits_per_char_and_perplexity_exact():
+    predictions = [{"nll": 2.0, "tokens": 3, "vocab_size": 300, "block_size": 4}, {"nll": 4.0, "tokens": 5}]
+    references = ["abcd", "ef"]  # 6 characters, all different
+    bpc = bits_per_char(predictions, references)
+    assert bpc.value == pytest.approx(6.0 / (math.log(2) * 6))
+    assert bpc.details["chars"] == 6 and bpc.details["tokens"] == 8
+    assert bpc.details["unigram_bits_per_char"] == pytest.approx(math.log2(6), abs=1e-4)
+    ppl = perplexity(predictions, references)
+    assert ppl.value == pytest.approx(math.exp(6.0 / 8))
+    assert "vocab-300" in ppl.signature and "context:4" in ppl.signature
+    assert "vocab" not in bpc.signature  # bits per character do not depend on the tokenizer
+
+
+def test_unigram_baseline():
+    assert unigram_bits_per_char(["aabb"]) == pytest.approx(1.0)
+    assert unigram_bits_per_char(["aaaa"]) == 0.0
+
+
+# ---- reading --------------------------------------------------------------------------
+def test_tinyshakespeare_folder_is_split_90_10_contiguously():
+    folder = shared("generation", "tinyshakespeare")
+    text = (folder / "input.txt").read_text(encoding="utf-8")
+    assert TASK.split_names(folder, ctx()) == ["train", "validation"]  # no test: the core tests on validation
+    train = TASK.read_files(TASK.split_files(folder, "train", ctx()), ctx())
+    validation = TASK.read_files(TASK.split_files(folder, "validation", ctx()), ctx())
+    assert [len(e.text) for e in train] == [1003854]  # int(1115394 * 0.9), as nanoGPT cuts it
+    assert [len(e.text) for e in validation] == [111540]
+    assert train[0].text + validation[0].text == text
+
+
+def test_wikitext2_folder_trains_on_valid_and_tests_on_test():
+    folder = shared("generation", "wikitext-2")
+    layout = {s: TASK.split_files(folder, s, ctx()) for s in TASK.split_names(folder, ctx())}
+    assert layout == {
+        "train": [Path(f"{folder}/valid.txt@0:90%")],
+        "validation": [Path(f"{folder}/valid.txt@90:100%")],
+        "test": [folder / "test.txt"],
+    }
+    test = TASK.read_files(layout["test"], ctx())
+    assert len(test) == 1 and len(test[0].text) == len((folder / "test.txt").read_text(encoding="utf-8"))
+
+
+def test_slices_of_a_file_and_of_jsonl_records(tmp_path):
+    (tmp_path / "a.txt").write_text("0123456789")
+    assert TASK.read_files([tmp_path / "a.txt@20:50%"], ctx()) == [Text("234")]
+    (tmp_path / "b.jsonl").write_text("".join(json.dumps({"text": f"doc {i}"}) + "\n" for i in range(10)))
+    assert TASK.read_files([tmp_path / "b.jsonl@80:100%"], ctx()) == [Text("doc 8"), Text("doc 9")]
+    with pytest.raises(tasklight.UserError, match="START < END"):
+        TASK.read_files([tmp_path / "a.txt@50:20%"], ctx())
+
+
+def test_jsonl_text_field_and_missing_field_names_file_and_line(tmp_path):
+    path = tmp_path / "docs.jsonl"
+    path.write_text('{"body": "first doc"}\n\n{"body": "second"}\n{"title": "no body"}\n')
+    with pytest.raises(tasklight.UserError, match=rf"^{path}:4: missing field 'body'"):
+        TASK.read_files([path], ctx(data__text_field="body"))
+    path.write_text('{"body": "first doc"}\n{"body": "second"}\n')
+    assert TASK.read_files([path], ctx(data__text_field="body")) == [Text("first doc"), Text("second")]
+
+
+@pytest.mark.parametrize("name", ["empty.txt", "empty.jsonl"])
+def test_an_empty_file_is_a_user_error(tmp_path, name):
+    path = tmp_path / name
+    path.write_text("\n  \n")
+    with pytest.raises(tasklight.UserError, match=rf"^{path}: .*empty"):
+        TASK.read_files([path], ctx())
+
+
+def test_a_single_text_file_is_not_held_out_at_random(tmp_path):
+    path = tmp_path / "input.txt"
+    path.write_text("some text\n")
+    if "hold_out" in vars(tasklight.Task):
+        pytest.skip("the core asks the task to hold out; the check below is not needed")
+    with pytest.raises(tasklight.UserError, match=rf"^{path}: .*--data {tmp_path}"):
+        TASK.read_files([path], ctx(run__data=str(path)))
+    # Named as a split of its own, or with a validation file given, the file reads as is.
+    assert TASK.read_files([path], ctx(run__data=str(path), data__validation="v.txt")) == [Text("some text\n")]
+
+
+def test_hold_out_keeps_the_end_of_the_text():
+    train, validation = TASK.hold_out([Text("0123456789")], 0.1, ctx())
+    assert (train, validation) == ([Text("012345678")], [Text("9")])
+    docs = [Text(str(i)) for i in range(20)]
+    assert TASK.hold_out(docs, 0.1, ctx()) == (docs[:18], docs[18:])
+
+
+def test_demo_is_deterministic_and_seeded():
+    assert demo_texts("test", 3, 5) == demo_texts("test", 3, 5)
+    assert demo_texts("test", 3, 5) != demo_texts("test", 4, 5)
+    assert demo_texts("train", 3, 5) != demo_texts("test", 3, 5)
+
+
+# ---- a tiny trained run: scoring, prompts, sampling ----------------------------------------
+TINY = [
+    "--set", "model.preset=tiny", "--set", "tokenizer.vocab_size=300", "--set", "data.limit_test=24",
+    "--set", "data.val_metric_examples=16", "--set", "trainer.val_check_interval=10",
+    "--set", "trainer.checkpoint_every_n_steps=10", "--set", "trainer.threads=1", "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "generation"
+    result = CliRunner().invoke(cli, ["run", "generation", "--max-steps", "20", "--out", str(out), *TINY])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_run_scores_every_character_of_the_test_texts(tiny_run):
+    record = json.loads((tiny_run / "metrics.json").read_text())
+    rows = [json.loads(line) for line in (tiny_run / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 24
+    assert all(row["chars"] == len(row["reference"]) for row in rows)
+    assert record["primary_metric"] == "bits_per_char"
+    bpc, ppl = record["metrics"]["bits_per_char"], record["metrics"]["perplexity"]
+    assert bpc["higher_is_better"] is False and ppl["higher_is_better"] is False
+    chars, tokens = sum(row["chars"] for row in rows), sum(row["tokens"] for row in rows)
+    nll = sum(row["nll"] for row in rows)  # rounded to 4 decimals per row
+    assert bpc["details"]["chars"] == chars and ppl["details"]["tokens"] == tokens
+    assert bpc["value"] == pytest.approx(nll / (math.log(2) * chars), rel=1e-5)
+    assert ppl["value"] == pytest.approx(math.exp(nll / tokens), rel=1e-5)
+    assert f"vocab-{record['model']['vocab_size']}" in ppl["signature"]
+    assert 0 < bpc["details"]["unigram_bits_per_char"] < 8
+
+
+def _predict(runner: CliRunner, run: Path, *args: str) -> list[dict]:
+    code, output = invoke(runner, "predict", "generation", "--run", str(run), *args)
+    assert code == 0, output
+    return [json.loads(line) for line in output.splitlines()]
+
+
+def test_seeded_sampling_is_reproducible(runner, tiny_run):
+    sample = ["--set", "decoding.strategy=sample", "--set", "decoding.max_new_tokens=24",
+              "--set", "decoding.top_k=50", "--set", "decoding.top_p=0.95", "--set", "decoding.temperature=1.2"]
+    first = _predict(runner, tiny_run, "--seed", "7", *sample, "Anna is in")
+    again = _predict(runner, tiny_run, "--seed", "7", *sample, "Anna is in")
+    other = _predict(runner, tiny_run, "--seed", "8", *sample, "Anna is in")
+    assert first == again
+    assert first[0]["prompt"] == "Anna is in" and set(first[0]) == {"prompt", "continuation"}
+    assert first != other
+
+
+def test_prompts_of_different_lengths_in_one_batch_continue_as_alone(runner, tiny_run):
+    greedy = ["--set", "decoding.max_new_tokens=12"]
+    prompts = ["Tom", "Anna counts from two to five: two,", '{"text": "After Monday"}']
+    together = _predict(runner, tiny_run, *greedy, *prompts)
+    alone = [_predict(runner, tiny_run, *greedy, p)[0] for p in prompts]
+    assert together == alone
+    assert [row["prompt"] for row in together] == ["Tom", "Anna counts from two to five: two,", "After Monday"]
+
+
+def test_bad_sampling_settings_are_one_line(runner, tiny_run):
+    code, output = invoke(runner, "predict", "generation", "--run", str(tiny_run),
+                          "--set", "decoding.strategy=sample", "--set", "decoding.top_p=1.5", "Tom")
+    assert code == 2 and "decoding.top_p must be in (0, 1]" in output
