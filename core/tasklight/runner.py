@@ -29,6 +29,12 @@ from tasklight.task import Task, TaskContext
 CHECKPOINTS = "checkpoints"
 
 
+class Interrupted(UserError):
+    """Ctrl-C: the run saved its state and stopped."""
+
+    exit_code = 130
+
+
 @dataclass
 class RunOptions:
     """What ``platform run`` takes; every field mirrors a CLI option."""
@@ -201,12 +207,19 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     tokens_before = 0
     if ckpt:
         tokens_before = _checkpoint_tokens(Path(ckpt))
-    trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+    try:
+        trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+    except SystemExit:
+        # Lightning turns Ctrl-C into a graceful shutdown and sys.exit(1); SaveOnInterrupt
+        # has written last.ckpt by then.
+        if trainer.interrupted:
+            raise Interrupted(f"interrupted at step {trainer.global_step}; continue with: platform run {task.name} --out {run_dir} --resume") from None
+        raise
     wall = time.perf_counter() - start
     if not trainer.is_global_zero:
         return RunResult(run_dir, {})
     if trainer.interrupted:
-        raise UserError(f"interrupted; continue with: platform run {task.name} --out {run_dir} --resume")
+        raise Interrupted(f"interrupted at step {trainer.global_step}; continue with: platform run {task.name} --out {run_dir} --resume")
 
     _keep_best(trainer, system, datamodule, best_cb, run_dir, task)
     from tasklight.evaluation import predict_examples, score
@@ -275,7 +288,9 @@ def _trainer(task: Task, config: Config, run_dir: Path, platform: Platform, scor
         dirpath=run_dir / CHECKPOINTS, filename="last", every_n_train_steps=t["checkpoint_every_n_steps"],
         save_top_k=1, save_last=False, enable_version_counter=False, save_on_train_epoch_end=True,
     )
-    callbacks: list[Any] = [scorer, best, last]
+    from tasklight.safety import AtomicCheckpointIO, FiniteLossGuard, SaveOnInterrupt
+
+    callbacks: list[Any] = [FiniteLossGuard(), SaveOnInterrupt(run_dir / CHECKPOINTS / "last.ckpt"), scorer, best, last]
     if t["progress"] and not quiet:
         callbacks.append(RichProgressBar(leave=True))
     callbacks.extend(platform.callbacks(task, config))
@@ -295,14 +310,26 @@ def _trainer(task: Task, config: Config, run_dir: Path, platform: Platform, scor
         num_sanity_val_steps=0,
         log_every_n_steps=t["log_every_n_steps"],
         default_root_dir=run_dir,
-        logger=[CSVLogger(run_dir, name="logs", version="csv"), TensorBoardLogger(run_dir, name="logs", version="tensorboard")],
+        logger=[CSVLogger(run_dir, name="logs", version=_csv_version(run_dir)), TensorBoardLogger(run_dir, name="logs", version="tensorboard")],
         callbacks=callbacks,
         enable_progress_bar=bool(t["progress"]) and not quiet,
         enable_model_summary=False,
         use_distributed_sampler=False,
         deterministic=False,
+        plugins=[AtomicCheckpointIO()],
     )
     return trainer, best
+
+
+def _csv_version(run_dir: Path) -> str:
+    """A fresh CSV log folder per session: Lightning would delete an existing one on --resume."""
+    existing = {p.name for p in (run_dir / "logs").glob("csv*")}
+    if "csv" not in existing:
+        return "csv"
+    n = 1
+    while f"csv-resume{n}" in existing:
+        n += 1
+    return f"csv-resume{n}"
 
 
 def _seconds(max_time: str) -> float:
@@ -363,8 +390,8 @@ def _plot_curves(run_dir: Path, task: Task) -> None:
     """curves.png: training loss, validation loss and the primary metric over steps."""
     import csv
 
-    path = run_dir / "logs" / "csv" / "metrics.csv"
-    if not path.is_file():
+    paths = sorted((run_dir / "logs").glob("csv*/metrics.csv"), key=lambda p: (len(p.parent.name), p.parent.name))
+    if not paths:
         return
     import matplotlib
 
@@ -372,12 +399,13 @@ def _plot_curves(run_dir: Path, task: Task) -> None:
     import matplotlib.pyplot as plt
 
     series: dict[str, list[tuple[int, float]]] = {}
-    with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            for key in ("train/loss", "val/loss", f"val/{task.metrics[0]}"):
-                value = row.get(key)
-                if value not in (None, ""):
-                    series.setdefault(key, []).append((int(row["step"]), float(value)))
+    for path in paths:
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                for key in ("train/loss", "val/loss", f"val/{task.metrics[0]}"):
+                    value = row.get(key)
+                    if value not in (None, ""):
+                        series.setdefault(key, []).append((int(row["step"]), float(value)))
     if not series:
         return
     fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 4))

@@ -184,10 +184,11 @@ class IntentTask(tasklight.Task):
             if not item.strip():
                 raise tasklight.UserError(f"{where}: empty input")
             return Utterance(item.strip())
-        for name in (ctx.config["data.text_field"], "text"):
+        names = list(dict.fromkeys((ctx.config["data.text_field"], "text")))
+        for name in names:
             if name in item:
                 return Utterance(self.field(item, name, where).strip())
-        raise tasklight.UserError(f"{where}: expected a field {ctx.config['data.text_field']!r} (or 'text')")
+        raise tasklight.UserError(f"{where}: expected a field {' or '.join(map(repr, names))}")
 
     def to_json(self, example: Utterance, prediction: Prediction) -> tasklight.Record:
         return {

@@ -61,7 +61,9 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as err:
-            raise CliError(err.message) from None
+            error = CliError(err.message)
+            error.exit_code = err.exit_code
+            raise error from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -90,7 +92,7 @@ def main() -> None:
         sys.exit(130)
     except UserError as err:
         click.echo(f"Error: {err.message}", err=True)
-        sys.exit(2)
+        sys.exit(err.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
