@@ -79,7 +79,15 @@ def _cli_values(options: RunOptions) -> dict[str, Any]:
     }
 
 
+def _child_rank() -> bool:
+    """True in the extra processes Lightning starts for DDP (they rerun this command)."""
+    return any(os.environ.get(name, "0") not in ("", "0") for name in ("LOCAL_RANK", "NODE_RANK"))
+
+
 def resolve_run_dir(task: Task, config: Config, *, resume: bool, overwrite: bool) -> Path:
+    inherited = os.environ.get("TASKLIGHT_RUN_DIR")
+    if inherited and _child_rank():
+        return Path(inherited)  # rank 0 chose and checked it
     out = config["run.out"]
     if out:
         run_dir = Path(out)
@@ -169,6 +177,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     if config["data.limit_test"]:
         splits["test"].examples = splits["test"].examples[: config["data.limit_test"]]
     run_dir = resolve_run_dir(task, config, resume=options.resume, overwrite=options.overwrite)
+    os.environ["TASKLIGHT_RUN_DIR"] = str(run_dir.resolve())  # DDP children inherit it
     write_text_atomic(run_dir / "config.toml", _config_header(task, options) + config.to_toml())
 
     if config["trainer.threads"]:
@@ -216,12 +225,12 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
             raise Interrupted(f"interrupted at step {trainer.global_step}; continue with: platform run {task.name} --out {run_dir} --resume") from None
         raise
     wall = time.perf_counter() - start
-    if not trainer.is_global_zero:
-        return RunResult(run_dir, {})
     if trainer.interrupted:
         raise Interrupted(f"interrupted at step {trainer.global_step}; continue with: platform run {task.name} --out {run_dir} --resume")
-
-    _keep_best(trainer, system, datamodule, best_cb, run_dir, task)
+    _keep_best(trainer, system, datamodule, best_cb, run_dir, task)  # every rank: validation is collective
+    if not trainer.is_global_zero:
+        return RunResult(run_dir, {})
+    # The test set is decoded and scored once, on rank 0: no example counted twice.
     from tasklight.evaluation import predict_examples, score
     from tasklight.model_io import load_weights
 

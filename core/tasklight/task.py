@@ -99,6 +99,13 @@ class Task(abc.ABC):
         """Examples from files in a task-specific format, or None to use the generic adapters."""
         return None
 
+    def read_splits(self, path: Path, ctx: TaskContext) -> Mapping[str, list[Any]] | None:
+        """Every split of a single file that holds several, by the file's own split names
+        (CLINC150's ``data_full.json``: ``{"train": [...], "val": [...], "test": [...]}``),
+        or None for a file of one split (the default). Split roles are guessed from the
+        names as in a folder; ``data.train|validation|test=NAME`` picks any of them."""
+        return None
+
     def split_files(self, folder: Path, split: str, ctx: TaskContext) -> list[Path] | None:
         """The files of ``split`` inside ``folder`` in a task-specific layout, or None."""
         return None

@@ -14,6 +14,7 @@ top-p), reproducibly with ``--seed``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,12 +68,15 @@ class GenerationTask(tasklight.Task):
 
     # ---- data ---------------------------------------------------------------------
     def demo(self, split: str, ctx: tasklight.TaskContext) -> list[Text]:
+        block_size(ctx)  # a bad setting fails before a run directory is made
         return [Text(t) for t in demo_texts(split, ctx.seed, DEFAULT_SIZES[split])]
 
     def from_record(self, record: tasklight.Record, where: str, ctx: tasklight.TaskContext) -> Text:
+        block_size(ctx)
         return Text(self.field(record, ctx.config["data.text_field"], where))
 
     def read_files(self, paths: list[Path], ctx: tasklight.TaskContext) -> list[Text] | None:
+        block_size(ctx)
         specs = [files.parse_spec(p) for p in paths]
         if len(specs) == 1 and specs[0][1] is None and files.kind(specs[0][0]) is None:
             return None  # JSON / CSV / TSV through the generic adapters and from_record
@@ -134,10 +138,6 @@ class GenerationTask(tasklight.Task):
         yield example.text
 
     # ---- model --------------------------------------------------------------------
-    def head_hparams(self, train: Sequence[Text], ctx: tasklight.TaskContext) -> dict[str, Any]:
-        block_size(ctx)  # a bad setting fails before training, not in the first batch
-        return {}
-
     def build_head(self, model: Any, hparams: dict[str, Any], ctx: tasklight.TaskContext) -> Any:
         from tasklight_generation.head import LMHead
 
@@ -193,8 +193,6 @@ class GenerationTask(tasklight.Task):
     def to_json(self, example: Text, prediction: Any) -> tasklight.Record:
         if example.prompt:
             return {"prompt": example.text, "continuation": prediction}
-        import math
-
         bits = prediction["nll"] / (math.log(2) * prediction["chars"]) if prediction["chars"] else None
         return {
             "chars": prediction["chars"], "tokens": prediction["tokens"], "nll": round(prediction["nll"], 4),

@@ -124,18 +124,21 @@ class IntentTask(tasklight.Task):
         """
         splits = ", ".join(sorted(data))
         folder = path.parent
-        hint = f"give the folder instead: --data {folder}"
+        # A folder is read through its data.clinc_file.
+        extra = f" --set data.clinc_file={path.name}" if path.name != ctx.config["data.clinc_file"] else ""
+        hint = f"give the folder instead: --data {folder}{extra}"
         for role in ("validation", "test"):
             spec = str(ctx.config.get(f"data.{role}", "") or "")
             if spec and "," not in spec and Path(spec).resolve() == path.resolve():
                 raise tasklight.UserError(
                     f"{path}: holds several splits ({splits}), so the file alone cannot name the {role} split; "
-                    f"{hint}, or --set data.{role}={folder} (which picks its {'val' if role == 'validation' else 'test'} split)"
+                    f"{hint}, or --set data.{role}={folder}{extra} (which picks its "
+                    f"{'val' if role == 'validation' else 'test'} split)"
                 )
         if not ctx.config.get("data.validation") and not ctx.config.get("data.test"):
             raise tasklight.UserError(
                 f"{path}: holds its own splits ({splits}); {hint} to use them, "
-                f"or keep the file for train and --set data.validation={folder} --set data.test={folder}"
+                f"or keep the file for train and --set data.validation={folder} --set data.test={folder}{extra}"
             )
         if "train" not in data:
             raise tasklight.UserError(f"{path}: no train split (splits: {splits})")
@@ -215,7 +218,7 @@ class IntentTask(tasklight.Task):
             inside = [(p, r) for p, r in zip(predictions, references) if r is not None and r != oos]
             outside = [p for p, r in zip(predictions, references) if r == oos]
             details["in_scope"] = {
-                "accuracy": 100.0 * sum(label_of(p) == r for p, r in inside) / len(inside) if inside else 0.0,
+                "accuracy": 100.0 * sum(label_of(p) == r for p, r in inside) / len(inside) if inside else None,
                 "count": len(inside),
             }
             details["out_of_scope"] = {

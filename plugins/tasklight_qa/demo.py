@@ -1,9 +1,9 @@
 """Offline ``demo`` data for extractive QA: short biographies of invented people.
 
-Each paragraph tells a few facts (birthplace, birth year, favourite colour, job,
-pet's name and kind, number of siblings, a founded company) about two or three
-invented people, in shuffled order with varied sentence templates and a filler
-sentence or two, so the answer's position carries no signal. The question names
+Each paragraph tells two or three facts (birthplace, birth year, favourite colour,
+job, pet's name and kind, number of siblings, a founded company) about each of two
+invented people, in shuffled order with varied sentence templates and sometimes a
+filler sentence, so the answer's position carries no signal. The question names
 one person and one kind of fact; often another person in the paragraph has a fact
 of the same kind, so the model has to match the name, not only the question type.
 About one question in ten asks for a fact the paragraph does not state about that
@@ -99,10 +99,10 @@ def _person(rng: random.Random, taken: set[str]) -> str:
 
 def _paragraph(rng: random.Random, index: int, split: str) -> Question:
     taken: set[str] = set()
-    people = [_person(rng, taken) for _ in range(rng.randint(2, 3))]
+    people = [_person(rng, taken) for _ in range(2)]
     facts: list[tuple[str, str, dict[str, str]]] = []  # (person, kind, values)
     for person in people:
-        for kind in rng.sample(KINDS, rng.randint(2, 4)):
+        for kind in rng.sample(KINDS, rng.randint(2, 3)):
             facts.append((person, kind, _value(kind, rng)))
     sentences: list[tuple[str, int, tuple[str, str, dict[str, str]] | None]] = []  # text, answer offset in it, fact
     for fact in facts:
@@ -111,7 +111,7 @@ def _paragraph(rng: random.Random, index: int, split: str) -> Question:
         text = template.format(n=person, **values)
         offset = len(template.split("{a}")[0].format(n=person, **values))
         sentences.append((text, offset, fact))
-    for filler in rng.sample(FILLERS, rng.randint(0, 2)):
+    for filler in rng.sample(FILLERS, rng.randint(0, 1)):
         sentences.append((filler, -1, None))
     rng.shuffle(sentences)
 

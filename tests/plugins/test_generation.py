@@ -63,7 +63,7 @@ def test_blocks_of_a_real_text_cover_each_token_once():
 
 def test_block_size_longer_than_max_length_is_a_user_error():
     with pytest.raises(tasklight.UserError, match=r"data.block_size=8 .* --set data.max_length=9"):
-        TASK.head_hparams([], ctx(data__block_size=8))
+        TASK.read_files([Path("any.txt")], ctx(data__block_size=8))
 
 
 # ---- metrics ------------------------------------------------------------------------

@@ -72,14 +72,21 @@ def _load_paths(
     folder = base if base.is_dir() else None
     if folder is None:
         _check_paths(source)
-    names = task.split_names(folder, ctx) if folder else []
+    # A single file may hold every split itself (CLINC150's data_full.json).
+    held = task.read_splits(base, ctx) if folder is None and "," not in source else None
+    names = task.split_names(folder, ctx) if folder else sorted(held or ())
     chosen: dict[str, str] = {role: str(config.get(f"data.{role}", "") or "") for role in SPLITS}
     splits: dict[str, Split] = {}
 
+    def from_held(role: str, name: str) -> Split:
+        return Split(role, _nonempty(list(held[name]), base, ctx), f"{source} [{name}]", [base])
+
     def from_spec(role: str, spec: str) -> Split:
-        # A split given by name inside the folder, or a path of its own.
+        # A split given by name inside the folder or the multi-split file, or a path of its own.
         if folder is not None and spec in names:
             return _read_split(task, folder, spec, role, ctx, adapters)
+        if held is not None and spec in held:
+            return from_held(role, spec)
         _check_paths(spec)
         paths = [Path(p) for p in spec.split(",")]
         if len(paths) == 1 and paths[0].is_dir():
@@ -93,13 +100,17 @@ def _load_paths(
             name = _guess(names, role)
             if name is not None:
                 splits[role] = _read_split(task, folder, name, role, ctx, adapters)
+        elif held is not None:
+            name = _guess(names, role)
+            if name is not None:
+                splits[role] = from_held(role, name)
         elif role == "train":
             paths = [Path(p) for p in source.split(",")]
             splits[role] = Split(role, _read_files(task, paths, ctx, adapters), source, paths)
     if "train" not in splits and "train" in roles:
-        if folder is not None:
+        if folder is not None or held is not None:
             raise UserError(
-                f"{folder}: no train split found (files: {', '.join(names) or 'none'}); "
+                f"{folder or base}: no train split found ({'files' if folder else 'splits'}: {', '.join(names) or 'none'}); "
                 "name one with --set data.train=NAME"
             )
     if "validation" not in splits and "train" in splits:
