@@ -183,12 +183,20 @@ class CausalLMHead(Head):
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[Any]:
         if "prompt" in batch:
             d = ctx.decoding
-            strategy = d.strategy if d.strategy != "beam" or d.beam_size > 1 else "greedy"
-            return generate(
-                model, batch["prompt"], eos_id=ctx.eos_id, max_new_tokens=d.max_new_tokens, strategy=strategy,
-                beam_size=d.beam_size, length_penalty=d.length_penalty, temperature=d.temperature,
-                top_k=d.top_k, top_p=d.top_p, generator=ctx.generator,
-            )
+            prompts = batch["prompt"]  # (B, P), right-padded
+            lengths = (prompts != model.config.pad_id).sum(1)
+            out: list[Any] = [None] * prompts.size(0)
+            # generate() takes unpadded prompts: one call per prompt length, each on the cache.
+            for length in sorted(set(lengths.tolist())):
+                rows = (lengths == length).nonzero().squeeze(1)
+                generated = generate(
+                    model, prompts[rows, :length], eos_id=ctx.eos_id, max_new_tokens=d.max_new_tokens,
+                    strategy=d.strategy, beam_size=d.beam_size, length_penalty=d.length_penalty,
+                    temperature=d.temperature, top_k=d.top_k, top_p=d.top_p, generator=ctx.generator,
+                )
+                for row, ids in zip(rows.tolist(), generated):
+                    out[row] = ids
+            return out
         ids = batch["input"]
         hidden = model.decode(ids[:, :-1])
         targets = ids[:, 1:]

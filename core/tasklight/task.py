@@ -114,6 +114,12 @@ class Task(abc.ABC):
         """Split names present in ``folder``. Default: file names up to their first dot."""
         return sorted({p.name.split(".")[0] for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")})
 
+    def hold_out(self, train: list[Any], fraction: float, ctx: TaskContext) -> tuple[list[Any], list[Any]] | None:
+        """(train, validation) where the data has no validation split, or None for the
+        default: a seeded random ``fraction`` of the examples. A language model holds out
+        the end of its text instead."""
+        return None
+
     @abc.abstractmethod
     def texts(self, example: Any) -> Iterable[str]:
         """The strings of an example that the subword tokenizer is trained on."""

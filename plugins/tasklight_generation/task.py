@@ -94,31 +94,12 @@ class GenerationTask(tasklight.Task):
                 examples.append(Text(files.read_plain(path, piece)))
             else:
                 examples.extend(Text(t) for t in files.read_jsonl_texts(path, ctx.config["data.text_field"], piece))
-        if self._would_be_shuffled(paths, examples, ctx):
-            path = paths[0]
-            raise tasklight.UserError(
-                f"{path}: a language model validates on the end of its text, not on random pieces; "
-                f"give the folder (--data {path.parent}: first {files.percent(100 * (1 - ctx.config['data.val_fraction']))}% "
-                "trains, the rest validates and tests) or --set data.validation=FILE"
-            )
         return examples
-
-    def _would_be_shuffled(self, paths: list[Path], examples: list[Text], ctx: tasklight.TaskContext) -> bool:
-        # `--data input.txt` with no validation split: the core holds out a random
-        # data.val_fraction of train, which cannot be the end of one text. Once the core
-        # asks the task to hold out (Task.hold_out), this method is what it calls.
-        return (
-            "hold_out" not in vars(tasklight.Task)
-            and len(paths) == 1
-            and str(paths[0]) == str(ctx.config.get("run.data", ""))
-            and not ctx.config.get("data.validation")
-            and files.kind(paths[0]) == "plain"
-        )
 
     def hold_out(self, train: list[Text], fraction: float, ctx: tasklight.TaskContext) -> tuple[list[Text], list[Text]]:
         """(train, validation) where the data has no validation split: the last ``fraction``
         of the text (of one text's characters, or of several texts in order)."""
-        keep = 100 * (1 - fraction)
+        keep = float(files.percent(100 * (1 - fraction)))
         if len(train) == 1:
             text = train[0].text
             at = files.cut(len(text), keep)
@@ -139,9 +120,7 @@ class GenerationTask(tasklight.Task):
 
     # ---- model --------------------------------------------------------------------
     def build_head(self, model: Any, hparams: dict[str, Any], ctx: tasklight.TaskContext) -> Any:
-        from tasklight_generation.head import LMHead
-
-        return LMHead(label_smoothing=float(ctx.config["trainer.label_smoothing"]))
+        return tasklight.CausalLMHead(label_smoothing=float(ctx.config["trainer.label_smoothing"]))
 
     def encode(self, example: Text, tokenizer: Any, ctx: tasklight.TaskContext, *, train: bool) -> list[tasklight.Features]:
         size = block_size(ctx)
@@ -182,13 +161,14 @@ class GenerationTask(tasklight.Task):
         check_decoding(ctx)
         if isinstance(item, str):
             return Text(item, prompt=True)
-        for name in dict.fromkeys((ctx.config["data.text_field"], "text", "prompt")):
+        names = list(dict.fromkeys((ctx.config["data.text_field"], "text", "prompt")))
+        for name in names:
             if name in item:
                 value = item[name]
                 if not isinstance(value, str):
                     raise tasklight.UserError(f"{where}: field {name!r} must be a string, got {type(value).__name__}")
                 return Text(value, prompt=True)
-        raise tasklight.UserError(f"{where}: expected a field {ctx.config['data.text_field']!r} (or 'text', 'prompt')")
+        raise tasklight.UserError(f"{where}: expected a field {' or '.join(map(repr, names))} holding the prompt")
 
     def to_json(self, example: Text, prediction: Any) -> tasklight.Record:
         if example.prompt:
@@ -210,6 +190,11 @@ def block_size(ctx: tasklight.TaskContext) -> int:
             f"add --set data.max_length={size + 1}"
         )
     return size
+
+
+def keep_percent(ctx: tasklight.TaskContext) -> float:
+    """The percentage of a text that trains when its end validates."""
+    return 100 * (1 - float(ctx.config["data.val_fraction"]))
 
 
 def check_decoding(ctx: tasklight.TaskContext) -> None:

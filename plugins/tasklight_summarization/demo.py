@@ -65,10 +65,14 @@ RELATIVES = ("sister", "brother", "cousin", "aunt", "uncle", "friend")
 FOODS = ("pasta", "a sandwich", "sushi", "a salad", "soup", "pizza", "curry")
 
 
-def _greeting(r: random.Random, a: str, b: str) -> list[str]:
-    first = r.choice((f"Hi {b}, this is {a}.", f"Hello {b}! {a} here.", f"Good morning {b}, it's {a}."))
-    second = r.choice((f"Oh, hi {a}. What's up?", f"Hello {a}, how can I help?", f"Hey {a}!"))
-    return [f"#Person1#: {first}", f"#Person2#: {second}"]
+def _greeting(r: random.Random, a: str, b: str) -> str:
+    # Names are followed by a space, never by punctuation: the subword tokenizer keeps
+    # punctuation on the word ("Ben," is not "Ben"), so the summary can copy the same tokens.
+    return "#Person1#: " + r.choice((
+        f"This is {a} calling for {b} about a meeting.",
+        f"Hello, {a} here for {b} with a quick question.",
+        f"Good morning, it is {a} and I need {b} for a minute.",
+    ))
 
 
 def _distractors(r: random.Random, count: int, other: str, day: str) -> list[str]:
@@ -80,7 +84,7 @@ def _distractors(r: random.Random, count: int, other: str, day: str) -> list[str
         f"I had {r.choice(FOODS)} for lunch.",
         f"My {r.choice(RELATIVES)} {other} is visiting next week.",
         "The coffee machine is broken again.",
-        f"I was sick last {other_day}.",
+        f"I was sick last {other_day} and stayed home.",
         "My train was late this morning.",
     )
     return [f"{r.choice(('#Person1#', '#Person2#'))}: {text}" for text in r.sample(texts, count)]
@@ -96,15 +100,16 @@ def make_dialogue(r: random.Random) -> tuple[str, str]:
     # The day, possibly after a rejected one.
     ask = r.choice([d for d in DAYS if d != day]) if r.random() < 0.35 else day
     asked = r.choice((
-        f"We need to talk about the {topic}. Are you free on {ask}?",
-        f"Could we meet on {ask} to go over the {topic}?",
-        f"I want to discuss the {topic} with you. How about {ask}?",
+        f"We need to talk about the {topic} soon. Are you free on {ask} for that?",
+        f"Could we meet on {ask} to go over the {topic} together?",
+        f"I want to discuss the {topic} with you. How about {ask} then?",
     ))
+    before = ""  # a rejected day opens the summary
     if ask != day:
-        refuse = r.choice((f"Sorry, I'm busy on {ask}. What about {day}?", f"{ask} doesn't work for me. Can we do {day} instead?"))
+        refuse = r.choice((f"Sorry, I am busy on {ask} all day. What about {day} instead?", f"I am busy on {ask} all day. Can we do {day} instead?"))
         agree = r.choice((f"{day} is fine.", f"Sure, {day} works."))
         blocks.append([f"#Person1#: {asked}", f"#Person2#: {refuse}", f"#Person1#: {agree}"])
-        extra.append(f"{b} is busy on {ask}.")
+        before = f"{b} cannot meet on {ask} so "
     else:
         agree = r.choice((f"Yes, {day} is good.", f"Sure, {day} works for me."))
         blocks.append([f"#Person1#: {asked}", f"#Person2#: {agree}"])
@@ -113,41 +118,39 @@ def make_dialogue(r: random.Random) -> tuple[str, str]:
     if r.random() < 0.25:
         wrong = r.choice([t for t in TIMES if t != time])
         blocks.append([
-            f"#Person1#: Can you make it at {wrong}?",
-            f"#Person2#: Not at {wrong}, I have a call then. {time} is better.",
-            "#Person1#: Fine with me.",
+            f"#Person1#: Can you make it at {wrong} on that day?",
+            f"#Person2#: No, I have a call then. {time} is better.",
         ])
     elif r.random() < 0.5:
-        blocks.append(["#Person2#: What time suits you?", f"#Person1#: Let's say {time}."])
+        blocks.append(["#Person2#: What time suits you?", f"#Person1#: Let's say {time} then."])
     else:
-        blocks.append([f"#Person2#: Shall we meet at {time}?", f"#Person1#: Yes, {time} is good."])
+        blocks.append([f"#Person2#: Shall we meet at {time} then?", "#Person1#: Yes, good idea."])
 
-    place = r.choice(PLACES) if r.random() < 0.6 else ""
+    place = r.choice(PLACES) if r.random() < 0.5 else ""
     if place:
         speaker = r.choice(("#Person1#", "#Person2#"))
-        blocks.append([f"{speaker}: {r.choice(('Let us meet', 'We can meet', 'How about meeting'))} {place}."])
+        blocks.append([f"{speaker}: {r.choice(('Let us meet', 'We can meet', 'How about meeting'))} {place} if that is okay."])
 
     if r.random() < 0.6:
         item = r.choice(ITEMS)
         style = r.randrange(3)
         if style == 0:
-            blocks.append([f"#Person2#: I'll bring {item}."])
+            blocks.append([f"#Person2#: I will bring {item} to the meeting."])
             extra.append(f"{b} will bring {item}.")
         elif style == 1:
-            blocks.append([f"#Person1#: Can you bring {item}?", "#Person2#: Of course."])
+            blocks.append([f"#Person1#: Can you bring {item} to the meeting?", "#Person2#: Of course."])
             extra.append(f"{b} will bring {item}.")
         else:
-            blocks.append([f"#Person1#: I'll bring {item}."])
+            blocks.append([f"#Person1#: I will bring {item} to the meeting."])
             extra.append(f"{a} will bring {item}.")
 
     # Distractor turns go between blocks, never inside one.
-    for turn in _distractors(r, r.randint(1, 3), other, day):
+    for turn in _distractors(r, r.randint(1, 2), other, day):
         blocks.insert(r.randint(0, len(blocks)), [turn])
-    turns = _greeting(r, a, b) + [turn for block in blocks for turn in block]
-    turns.append(r.choice(("#Person2#: See you then.", "#Person1#: Great, thanks.", f"#Person2#: Bye {a}.")))
+    turns = [_greeting(r, a, b)] + [turn for block in blocks for turn in block]
 
     where = f" {place}" if place else ""
-    first = f"{a} and {b} will meet on {day} at {time}{where} to discuss the {topic}."
+    first = f"{before}{a} and {b} will meet on {day} at {time}{where} about the {topic}."
     return "\n".join(turns), " ".join([first, *extra])
 
 

@@ -135,15 +135,22 @@ def test_an_empty_file_is_a_user_error(tmp_path, name):
         TASK.read_files([path], ctx())
 
 
-def test_a_single_text_file_is_not_held_out_at_random(tmp_path):
+def test_a_single_text_file_splits_at_the_end_not_at_random(tmp_path):
+    """`--data input.txt`: the first 90% trains, the last 10% validates and tests."""
+    from tasklight.config import load_config
+    from tasklight.data.sources import load_splits
+    from tasklight.plugins import get_platform
+
     path = tmp_path / "input.txt"
-    path.write_text("some text\n")
-    if "hold_out" in vars(tasklight.Task):
-        pytest.skip("the core asks the task to hold out; the check below is not needed")
-    with pytest.raises(tasklight.UserError, match=rf"^{path}: .*--data {tmp_path}"):
-        TASK.read_files([path], ctx(run__data=str(path)))
-    # Named as a split of its own, or with a validation file given, the file reads as is.
-    assert TASK.read_files([path], ctx(run__data=str(path), data__validation="v.txt")) == [Text("some text\n")]
+    path.write_text("".join(f"line {i:03d}\n" for i in range(100)))
+    platform = get_platform()
+    config = load_config("generation", TASK.settings, demo=False)
+    splits = load_splits(TASK, str(path), tasklight.TaskContext(config, platform.metrics.get), platform.adapters)
+    text = path.read_text()
+    (train,), (validation,) = splits["train"].examples, splits["validation"].examples
+    assert train.text + validation.text == text
+    assert len(train.text) == 810 and validation.text.startswith("line 090")  # 9 characters a line
+    assert splits["test"].examples == splits["validation"].examples
 
 
 def test_hold_out_keeps_the_end_of_the_text():
@@ -222,3 +229,8 @@ def test_bad_sampling_settings_are_one_line(runner, tiny_run):
     code, output = invoke(runner, "predict", "generation", "--run", str(tiny_run),
                           "--set", "decoding.strategy=sample", "--set", "decoding.top_p=1.5", "Tom")
     assert code == 2 and "decoding.top_p must be in (0, 1]" in output
+
+
+def test_predict_input_without_a_text_field_names_the_argument(runner, tiny_run):
+    code, output = invoke(runner, "predict", "generation", "--run", str(tiny_run), "Tom", '{"foo": 1}')
+    assert code == 2 and "argument:2: expected a field 'text' or 'prompt'" in output

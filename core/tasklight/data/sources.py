@@ -114,7 +114,7 @@ def _load_paths(
                 "name one with --set data.train=NAME"
             )
     if "validation" not in splits and "train" in splits:
-        splits["train"], splits["validation"] = _hold_out(splits["train"], config["data.val_fraction"], ctx.seed)
+        splits["train"], splits["validation"] = _hold_out(task, splits["train"], config["data.val_fraction"], ctx)
     if "test" not in splits and "validation" in splits:
         held = splits["validation"]
         splits["test"] = Split("test", held.examples, f"{held.origin} (no test split: the validation examples)", held.files)
@@ -183,14 +183,23 @@ def _nonempty(examples: list[Any], path: Path, ctx: TaskContext) -> list[Any]:
     return examples
 
 
-def _hold_out(train: Split, fraction: float, seed: int) -> tuple[Split, Split]:
+def _hold_out(task: Task, train: Split, fraction: float, ctx: TaskContext) -> tuple[Split, Split]:
+    own = task.hold_out(list(train.examples), fraction, ctx) if fraction > 0 else None
+    if own is not None:
+        kept, held = own
+        if not kept or not held:
+            raise UserError(f"{train.origin}: holding out data.val_fraction={fraction} leaves an empty split")
+        return (
+            Split("train", kept, train.origin, train.files),
+            Split("validation", held, f"{train.origin} (held out by the task: {fraction:.0%})", train.files),
+        )
     if fraction <= 0 or len(train.examples) < 2:
         raise UserError(
             f"{train.origin}: there is no validation split and data.val_fraction={fraction} holds none out; "
             "name one with --set data.validation=NAME_OR_PATH"
         )
     order = list(range(len(train.examples)))
-    random.Random(seed).shuffle(order)
+    random.Random(ctx.seed).shuffle(order)
     n = max(1, round(len(order) * fraction))
     held, kept = sorted(order[:n]), sorted(order[n:])
     return (
@@ -220,7 +229,7 @@ def _load_hf(task: Task, source: str, ctx: TaskContext, roles: Sequence[str]) ->
     if "train" not in splits:
         raise UserError(f"{source}: no train split (splits: {', '.join(names)})")
     if "validation" not in splits:
-        splits["train"], splits["validation"] = _hold_out(splits["train"], ctx.config["data.val_fraction"], ctx.seed)
+        splits["train"], splits["validation"] = _hold_out(task, splits["train"], ctx.config["data.val_fraction"], ctx)
     if "test" not in splits:
         held = splits["validation"]
         splits["test"] = Split("test", held.examples, f"{held.origin} (no test split: the validation examples)")
