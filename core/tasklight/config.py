@@ -25,7 +25,7 @@ else:  # pragma: no cover
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "decoding.strategy": ("greedy", "beam", "sample"),
-    "trainer.schedule": ("inverse_sqrt", "linear", "cosine", "constant"),
+    "trainer.schedule": ("auto", "inverse_sqrt", "linear", "cosine", "constant"),
 }
 POSITIVE: tuple[str, ...] = (
     "tokenizer.vocab_size", "data.max_length", "data.max_tokens", "data.eval_max_tokens",

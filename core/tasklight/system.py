@@ -88,11 +88,16 @@ class TaskSystem(pl.LightningModule):
 def lr_lambda(schedule: str, warmup: int, max_steps: int, lr: float, min_lr: float, budget_seconds: float = 0.0) -> Any:
     """Multiplier of the peak lr at each step: linear warmup, then the named decay.
 
+    ``auto`` is ``linear`` when the run has a step or time budget, else ``inverse_sqrt``.
+
     ``linear`` and ``cosine`` decay over ``max_steps``; with only a time budget
     (``--max-time``) they decay over the wall time instead, so a run stopped by the
     clock still ends at the bottom of its schedule. Time-based progress is measured
     from this process's first step (a resumed run restarts the clock).
     """
+    if schedule == "auto":
+        # A known budget is best spent annealing to its end; without one, inverse sqrt.
+        schedule = "linear" if max_steps > 0 or budget_seconds > 0 else "inverse_sqrt"
     floor = min_lr / lr if lr > 0 else 0.0
     clock: list[float] = []
 

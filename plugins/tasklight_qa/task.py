@@ -54,6 +54,18 @@ def answer_tokens(spans: Sequence[tuple[int, int]], start: int, end: int) -> tup
     return (inside[0], inside[-1]) if inside else None
 
 
+def tidy(context: str, begin: int, stop: int) -> tuple[int, int]:
+    """Drop the punctuation a whole-word token drags into a span ("Paris," -> "Paris").
+    A final period stays where it ends an abbreviation ("U.S.", "Inc.")."""
+    while stop - begin > 1 and context[stop - 1] in ",;:!?":
+        stop -= 1
+    if stop - begin > 1 and context[stop - 1] == ".":
+        words = context[begin : stop - 1].split()
+        if words and len(words[-1]) > 3 and "." not in words[-1]:
+            stop -= 1
+    return begin, stop
+
+
 @dataclass(frozen=True)
 class Window:
     """Where a window's context tokens start (in the context's tokens) and how many it holds."""
@@ -188,7 +200,7 @@ class QATask(tasklight.Task):
         span = max(best, key=best.__getitem__) if best else None
         if span is None or null > best[span]:
             return Span("", None, None, math.exp(null - top) / total)
-        begin, stop = span
+        begin, stop = tidy(example.context, *span)
         return Span(example.context[begin:stop], begin, stop, math.exp(best[span] - top) / total)
 
     def reference(self, example: Question) -> list[str] | None:

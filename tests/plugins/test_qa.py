@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 
 import tasklight
-from tasklight.cli import cli
 from tasklight.testing import check_task
 from tasklight_qa.metrics import METRICS, normalize_answer
 from tasklight_qa.squad import Answer, Question
-from tasklight_qa.task import QATask, Span, windows
+from tasklight_qa.task import QATask, Span, tidy, windows
 from tests.conftest import TINY, invoke, shared
 
 TASK = QATask()
@@ -291,3 +290,14 @@ def test_run_and_predict_through_the_cli(runner, tmp_path: Path) -> None:
     code, output = invoke(runner, "predict", "qa", "--run", str(out), "Where was Ann Bell born?")
     assert code == 2
     assert "qa needs a JSON object" in output and "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [("Paris,", "Paris"), ("pale pink.", "pale pink"), ("1906.", "1906"), ("the U.S.", "the U.S."),
+     ("Acme Inc.", "Acme Inc."), ("Mr.", "Mr."), ("why?!", "why"), ("x", "x")],
+)
+def test_predicted_spans_drop_trailing_punctuation_of_whole_word_tokens(text: str, shown: str) -> None:
+    context = f"<{text}>"
+    begin, stop = tidy(context, 1, 1 + len(text))
+    assert context[begin:stop] == shown
