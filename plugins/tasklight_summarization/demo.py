@@ -5,26 +5,29 @@ DialogSum-style dialogue (``#Person1#: ...`` turns, one per line) in which two
 people arrange a meeting. The summary is not a copy of any sentence: it states
 the agreed facts in the third person, with the speakers' names, for example::
 
-    #Person1#: Hi Ben, this is Anna.
-    #Person2#: Oh, hi Anna. What's up?
-    #Person1#: Could we meet on Monday to go over the sales report?
-    #Person2#: Sorry, I'm busy on Monday. What about Thursday?
-    #Person2#: By the way, my cousin Maria is visiting next week.
+    #Person1#: Good morning, it is Wendy and I need Leo for a minute.
+    #Person1#: We need to talk about the supplier contract soon. Are you free on Saturday for that?
+    #Person2#: Sorry, I am busy on Saturday all day. What about Thursday instead?
     #Person1#: Sure, Thursday works.
-    #Person2#: What time suits you?
-    #Person1#: Let's say 3 pm.
-    #Person1#: Can you bring the slides?
-    #Person2#: Of course.
+    #Person1#: Can you make it at 2 pm on that day?
+    #Person2#: No, I have a call then. 4:30 pm is better.
+    #Person2#: I will bring the draft to the meeting.
+    #Person1#: My brother Oscar is visiting next week.
 
-    -> "Anna and Ben will meet on Thursday at 3 pm to discuss the sales report.
-        Ben is busy on Monday. Ben will bring the slides."
+    -> "Leo cannot meet on Saturday so Wendy and Leo will meet on Thursday at 4:30 pm
+        about the supplier contract. Leo will bring the draft."
 
-What the model has to learn: who is who (names appear in the greeting, the
-dialogue then says "I" and "you"), which day and time were agreed (a rejected
-day or time comes first and must not be picked), the optional place and who
-brings what, and to ignore distractor turns (weather, lunch, a relative with
-another name, a past day). Vocabulary stays small (a few hundred words) so a
-small transformer learns it on a CPU in a couple of minutes.
+What a model has to learn: who is who (names appear once, in the first turn; the
+dialogue then says "I" and "you"), which day and time were agreed (a rejected day
+or time comes first and must not be picked), the optional place and who brings
+what, and to ignore one or two distractor turns (weather, lunch, a relative with
+another name, a past day). Slot values are followed by a space, not punctuation,
+where the text allows: the subword tokenizer keeps punctuation on the word
+("Ben," is another token than "Ben"), and copying is easier with equal tokens.
+
+For scale: a constant summary ("Anna and Ben will meet on Monday at 3 pm about
+the budget.") scores ROUGE-Lsum 47 on the test split, the right names with
+random other facts 58.
 
 Standard library only; deterministic by (seed, split).
 """
