@@ -9,7 +9,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import math
 import os
 import time
 import warnings
@@ -23,7 +22,7 @@ from tasklight.data.sources import Split, is_demo, load_splits
 from tasklight.data.tokenizer import Tokenizer
 from tasklight.errors import UserError
 from tasklight.plugins import Platform, get_platform
-from tasklight.results import SCHEMA_VERSION, write_json_atomic, write_text_atomic
+from tasklight.results import write_json_atomic, write_text_atomic
 from tasklight.task import Task, TaskContext
 
 CHECKPOINTS = "checkpoints"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-import pytest
-
 import tasklight
 from tasklight.plugins import temporary_plugin
 from tests.conftest import TINY, invoke

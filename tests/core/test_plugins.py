@@ -9,8 +9,6 @@ import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
-
 import tasklight
 from tasklight import hookspecs, plugins
 from tasklight.plugins import get_platform, temporary_plugin

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 import tasklight
 from tasklight.cli import cli
 from tasklight.testing import check_task
-from tasklight_generation import files
 from tasklight_generation.demo import demo_texts
 from tasklight_generation.metrics import bits_per_char, perplexity, unigram_bits_per_char
 from tasklight_generation.task import GenerationTask, Text, make_blocks

@@ -50,7 +50,6 @@ def load_splits(
     """Examples for each role in ``roles``. Where there is no validation split, a seeded
     ``data.val_fraction`` of train is held out; where there is no test split, the
     validation split is used and the origin says so."""
-    config = ctx.config
     if is_demo(source):
         splits = {role: Split(role, task.demo(role, ctx), "demo") for role in roles}
     elif source.startswith("hf:"):
