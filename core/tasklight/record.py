@@ -35,6 +35,18 @@ def _versions(task: Task, platform: Platform) -> dict[str, Any]:
     return library_versions(metrics, plugins)
 
 
+def _scored(task: Task, platform: Platform, data: str, split: Split, scores: dict[str, MetricValue]) -> dict[str, Any]:
+    """The fields every record shares: what was scored, on what, and how."""
+    metrics = {name: platform.metrics.get(name) for name in scores}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "task": {"name": task.name, "version": task.version, "shape": task.shape},
+        "dataset": _dataset(task, data, split),
+        "metrics": metric_entries(scores, metrics),
+        "primary_metric": task.metrics[0],
+    }
+
+
 def _model(system: Any) -> dict[str, Any]:
     cfg = system.hparams.model
     return {**cfg, "parameters": system.model.num_parameters()}
@@ -56,14 +68,9 @@ def build_record(
     truncated: dict[str, int],
     validation_seconds: float,
 ) -> dict[str, Any]:
-    metrics = {name: platform.metrics.get(name) for name in scores}
     accelerator = "gpu" if trainer.strategy.root_device.type == "cuda" else trainer.strategy.root_device.type
     return {
-        "schema_version": SCHEMA_VERSION,
-        "task": {"name": task.name, "version": task.version, "shape": task.shape},
-        "dataset": _dataset(task, data, split),
-        "metrics": metric_entries(scores, metrics),
-        "primary_metric": task.metrics[0],
+        **_scored(task, platform, data, split, scores),
         "model": {**_model(system), "preset": config["model.preset"]},
         "training": {
             "seed": config["run.seed"],
@@ -90,20 +97,14 @@ def build_record(
 
 
 def eval_record(loaded: Any, platform: Platform, data: str, split: Split, scores: dict[str, MetricValue]) -> dict[str, Any]:
-    task = loaded.task
-    metrics = {name: platform.metrics.get(name) for name in scores}
     device = next(loaded.system.parameters()).device.type
     return {
-        "schema_version": SCHEMA_VERSION,
-        "task": {"name": task.name, "version": task.version, "shape": task.shape},
-        "dataset": _dataset(task, data, split),
-        "metrics": metric_entries(scores, metrics),
-        "primary_metric": task.metrics[0],
+        **_scored(loaded.task, platform, data, split, scores),
         "model": {**_model(loaded.system), "preset": loaded.config["model.preset"]},
         "training": {"seed": loaded.config["run.seed"], "run_dir": str(loaded.run_dir)},
         "decoding": loaded.config.section("decoding"),
         "hardware": hardware("gpu" if device == "cuda" else device, 1),
-        "versions": _versions(task, platform),
+        "versions": _versions(loaded.task, platform),
         "git_commit": git_commit(),
         "date": now(),
     }
