@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import shlex
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -261,7 +262,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
 def _config_header(task: Task, options: RunOptions) -> str:
     return (
         f"# Resolved config of a tasklight run of task {task.name!r} (version {task.version}).\n"
-        "# Rerun it with: platform run TASK --data DATA --config THIS_FILE\n\n"
+        f"# Rerun it with: platform run {task.name} --data {shlex.quote(options.data)} --config THIS_FILE --out NEW_DIR\n\n"
     )
 
 

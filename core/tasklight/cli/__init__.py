@@ -73,8 +73,8 @@ def cli() -> None:
 
     \b
     Quick start (offline, built-in demo data):
-      platform run translation
-      platform predict translation --run runs/translation/<name> "twenty-one red cats"
+      platform run translation --out runs/translation-demo
+      platform predict translation --run runs/translation-demo "twenty-one red cats"
     """
 
 
