@@ -147,3 +147,19 @@ def test_on_results_and_register_callbacks_hooks_fire(runner, tmp_path):
     assert code == 0, out
     assert seen["task"] == "translation" and seen["batches"] == 3
     assert seen["record"]["task"]["name"] == "translation"  # type: ignore[index]
+
+
+def test_a_given_tokenizer_json_is_used_as_is(runner, translation_run, tmp_path):
+    given = translation_run / "tokenizer.json"
+    out = tmp_path / "r"
+    code, text = invoke(runner, "run", "translation", "--max-steps", "2", "--out", str(out), *TINY, "--set", f"tokenizer.path={given}")
+    assert code == 0, text
+    assert (out / "tokenizer.json").read_bytes() == given.read_bytes()
+
+
+def test_a_broken_tokenizer_json_is_one_line(runner, tmp_path):
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text("{not json")
+    code, text = invoke(runner, "run", "translation", "--max-steps", "2", "--out", str(tmp_path / "r"), "--set", f"tokenizer.path={bad}")
+    assert code == 2
+    assert text.strip().startswith(f"Error: {bad}: not a readable tokenizer.json")
