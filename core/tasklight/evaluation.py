@@ -94,6 +94,7 @@ class ValidationScorer(pl.Callback):
         self.max_tokens = max_tokens
         self.encoded = encode_examples(task, self.examples, tokenizer, ctx, train=False)
         self.seconds = 0.0
+        self.step = -1  # the global step of the last validation
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
@@ -106,3 +107,4 @@ class ValidationScorer(pl.Callback):
         for name, value in score(self.task, predictions, self.examples, self.ctx).items():
             pl_module.log(f"val/{name}", float(value.value), prog_bar=name == self.task.metrics[0])
         self.seconds += time.perf_counter() - start
+        self.step = trainer.global_step

@@ -213,9 +213,6 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     trainer, best_cb = _trainer(task, config, run_dir, platform, scorer, options.quiet)
     ckpt = str(run_dir / CHECKPOINTS / "last.ckpt") if options.resume else None
     start = time.perf_counter()
-    tokens_before = 0
-    if ckpt:
-        tokens_before = _checkpoint_tokens(Path(ckpt))
     try:
         trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
     except SystemExit:
@@ -227,7 +224,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     wall = time.perf_counter() - start
     if trainer.interrupted:
         raise Interrupted(f"interrupted at step {trainer.global_step}; continue with: platform run {task.name} --out {run_dir} --resume")
-    _keep_best(trainer, system, datamodule, best_cb, run_dir, task)  # every rank: validation is collective
+    _keep_best(trainer, system, datamodule, best_cb, scorer, run_dir)  # every rank: validation is collective
     if not trainer.is_global_zero:
         return RunResult(run_dir, {})
     # The test set is decoded and scored once, on rank 0: no example counted twice.
@@ -249,7 +246,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
 
     record = build_record(
         task=task, platform=platform, config=config, data=options.data, split=test, scores=scores,
-        system=system, steps=trainer.global_step, tokens=system.tokens_seen - tokens_before, wall=wall,
+        system=system, steps=trainer.global_step, tokens=system.tokens_seen - system.tokens_restored, wall=wall,
         trainer=trainer, truncated={"train": train_rows.truncated, "validation": val_rows.truncated, "test": test_rows.truncated},
         validation_seconds=scorer.seconds,
     )
@@ -268,16 +265,6 @@ def _config_header(task: Task, options: RunOptions) -> str:
 
 def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else ""
-
-
-def _checkpoint_tokens(path: Path) -> int:
-    import torch
-
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
-        return 0
-    return int(data.get("tasklight", {}).get("tokens_seen", 0))
 
 
 def _trainer(task: Task, config: Config, run_dir: Path, platform: Platform, scorer: Any, quiet: bool) -> tuple[Any, Any]:
@@ -373,8 +360,10 @@ def best_checkpoint(run_dir: Path) -> Path:
     raise UserError(f"{run_dir}: no checkpoint found in {CHECKPOINTS}/ (is this a run directory?)")
 
 
-def _keep_best(trainer: Any, system: Any, datamodule: Any, best_cb: Any, run_dir: Path, task: Task) -> None:
+def _keep_best(trainer: Any, system: Any, datamodule: Any, best_cb: Any, scorer: Any, run_dir: Path) -> None:
     """Validate the final weights too: the budget may end between two validations."""
+    if scorer.step == trainer.global_step:
+        return  # validated at this very step already; ModelCheckpoint has kept the best
     results = trainer.validate(system, datamodule=datamodule, verbose=False, weights_only=True)
     key = best_cb.monitor
     final = results[0].get(key) if results else None

@@ -39,6 +39,7 @@ class TaskSystem(pl.LightningModule):
         self.model = Transformer(TransformerConfig(**model))
         self.head = head
         self.tokens_seen = 0
+        self.tokens_restored = 0  # tokens_seen as restored by --resume: this session counts from there
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
         loss, tokens = self.head.loss(self.model, batch)
@@ -82,7 +83,7 @@ class TaskSystem(pl.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.tokens_seen = int(checkpoint.get("tasklight", {}).get("tokens_seen", 0))
+        self.tokens_seen = self.tokens_restored = int(checkpoint.get("tasklight", {}).get("tokens_seen", 0))
 
 
 def lr_lambda(schedule: str, warmup: int, max_steps: int, lr: float, min_lr: float, budget_seconds: float = 0.0) -> Any:

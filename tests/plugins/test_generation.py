@@ -13,6 +13,7 @@ import tasklight
 from tasklight.cli import cli
 from tasklight.testing import check_task
 from tasklight_generation.demo import demo_texts
+from tests.conftest import TINY as SHARED_TINY
 from tasklight_generation.metrics import bits_per_char, perplexity, unigram_bits_per_char
 from tasklight_generation.task import GenerationTask, Text, make_blocks
 from tests.conftest import invoke, shared
@@ -166,11 +167,7 @@ def test_demo_is_deterministic_and_seeded():
 
 
 # ---- a tiny trained run: scoring, prompts, sampling ----------------------------------------
-TINY = [
-    "--set", "model.preset=tiny", "--set", "tokenizer.vocab_size=300", "--set", "data.limit_test=24",
-    "--set", "data.val_metric_examples=16", "--set", "trainer.val_check_interval=10",
-    "--set", "trainer.checkpoint_every_n_steps=10", "--set", "trainer.threads=1", "--quiet",
-]
+TINY = [*SHARED_TINY, "--set", "trainer.threads=1"]
 
 
 @pytest.fixture(scope="module")
