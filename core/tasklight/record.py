@@ -20,8 +20,10 @@ from tasklight.task import MetricValue, Task
 
 
 def _dataset(task: Task, data: str, split: Split) -> dict[str, Any]:
+    # No --data but data.<split>=FILE: the files name the data set, not "demo".
+    name = split.origin if data in ("", "demo") and split.origin != "demo" else data
     return {
-        "name": data,
+        "name": name,
         "split": split.role,
         "origin": split.origin,
         "size": len(split.examples),

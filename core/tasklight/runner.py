@@ -154,10 +154,15 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     """Train, validate and test one task; write the run directory; return the record."""
     platform = platform or get_platform()
     task = platform.tasks.get(options.task)
-    config = load_config(
-        task.name, task.settings, demo=is_demo(options.data), overrides=options.overrides,
-        cli=_cli_values(options), files=[Path(f) for f in options.config_files],
-    )
+    def resolve(demo: bool) -> Config:
+        return load_config(
+            task.name, task.settings, demo=demo, overrides=options.overrides,
+            cli=_cli_values(options), files=[Path(f) for f in options.config_files],
+        )
+
+    config = resolve(demo=is_demo(options.data))
+    if is_demo(options.data) and not is_demo(options.data, config):
+        config = resolve(demo=False)  # data.train=FILE: real data, so the demo's settings do not apply
     import pytorch_lightning as pl  # heavy: imported once a run is certain
 
     _quiet_lightning()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,12 @@ class Split:
         return digest.hexdigest()[:16]
 
 
-def is_demo(source: str) -> bool:
-    return source in ("", "demo")
+def is_demo(source: str, config: Mapping[str, Any] | None = None) -> bool:
+    """True when the examples come from the task's generated demo: the source is ``demo``
+    and no split is named by a file of its own (``--set data.train=FILE`` means real data)."""
+    if source not in ("", "demo"):
+        return False
+    return config is None or not any(config.get(f"data.{role}") for role in SPLITS)
 
 
 def load_splits(
@@ -50,7 +54,7 @@ def load_splits(
     """Examples for each role in ``roles``. Where there is no validation split, a seeded
     ``data.val_fraction`` of train is held out; where there is no test split, the
     validation split is used and the origin says so."""
-    if is_demo(source):
+    if is_demo(source, ctx.config):
         splits = {role: Split(role, task.demo(role, ctx), "demo") for role in roles}
     elif source.startswith("hf:"):
         splits = _load_hf(task, source, ctx, roles)
@@ -67,12 +71,13 @@ def _load_paths(
     task: Task, source: str, ctx: TaskContext, adapters: Registry[Adapter], roles: Sequence[str]
 ) -> dict[str, Split]:
     config = ctx.config
+    named_only = is_demo(source)  # no --data: every split comes from its data.<split> setting
     base = Path(source)
-    folder = base if base.is_dir() else None
-    if folder is None:
+    folder = base if not named_only and base.is_dir() else None
+    if folder is None and not named_only:
         _check_paths(source)
     # A single file may hold every split itself (CLINC150's data_full.json).
-    held = task.read_splits(base, ctx) if folder is None and "," not in source else None
+    held = task.read_splits(base, ctx) if folder is None and not named_only and "," not in source else None
     names = task.split_names(folder, ctx) if folder else sorted(held or ())
     chosen: dict[str, str] = {role: str(config.get(f"data.{role}", "") or "") for role in SPLITS}
     splits: dict[str, Split] = {}
@@ -103,10 +108,15 @@ def _load_paths(
             name = _guess(names, role)
             if name is not None:
                 splits[role] = from_held(role, name)
-        elif role == "train":
+        elif role == "train" and not named_only:
             paths = [Path(p) for p in source.split(",")]
             splits[role] = Split(role, _read_files(task, paths, ctx, adapters), source, paths)
     if "train" not in splits and "train" in roles:
+        if named_only:
+            raise UserError(
+                "data.validation or data.test names a file but nothing names the training data: "
+                "add --set data.train=FILE or --data FILE_OR_FOLDER"
+            )
         if folder is not None or held is not None:
             raise UserError(
                 f"{folder or base}: no train split found ({'files' if folder else 'splits'}: {', '.join(names) or 'none'}); "

@@ -1,0 +1,42 @@
+"""Where examples come from: demo, or files named per split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasklight.config import load_config
+from tasklight.data.sources import is_demo, load_splits
+from tasklight.errors import UserError
+from tasklight.plugins import get_platform
+from tasklight.task import TaskContext
+
+
+def _load(source: str, *overrides: str) -> dict:
+    platform = get_platform()
+    task = platform.tasks.get("intent")
+    config = load_config(task.name, task.settings, demo=False, overrides=list(overrides))
+    return load_splits(task, source, TaskContext(config=config, metric=platform.metrics.get, seed=0), platform.adapters)
+
+
+def _write(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text("text,label\n" + "".join(f"{t},{label}\n" for t, label in rows), encoding="utf-8")
+    return path
+
+
+def test_named_train_file_without_data_means_real_data_not_demo(tmp_path):
+    # The issue's own command style: `platform run qa --set data.train=F --set data.test=G`.
+    train = _write(tmp_path / "train.csv", [(f"play song {i}", "music") for i in range(20)] + [(f"rain in city {i}", "weather") for i in range(20)])
+    test = _write(tmp_path / "test.csv", [("play a tune", "music"), ("is it raining", "weather")])
+    splits = _load("demo", f"data.train={train}", f"data.test={test}")
+    assert [e.text for e in splits["test"].examples] == ["play a tune", "is it raining"]
+    assert len(splits["train"].examples) + len(splits["validation"].examples) == 40
+    assert splits["validation"].origin.startswith(str(train))
+    assert not is_demo("demo", {"data.train": str(train)}) and is_demo("demo", {"data.train": ""})
+
+
+def test_named_test_file_without_training_data_is_one_clear_error(tmp_path):
+    test = _write(tmp_path / "test.csv", [("play a tune", "music")])
+    with pytest.raises(UserError, match="nothing names the training data: add --set data.train=FILE"):
+        _load("demo", f"data.test={test}")
