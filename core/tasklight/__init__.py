@@ -42,6 +42,9 @@ _LAZY = {
     "read_lines": "tasklight.formats",
     "read_text": "tasklight.formats",
     "read_jsonl": "tasklight.formats",
+    "load": "tasklight.api",
+    "run": "tasklight.api",
+    "Model": "tasklight.api",
 }
 
 __all__ = [
@@ -50,6 +53,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from tasklight.api import Model, load, run
     from tasklight.data.tokenizer import Tokenizer
     from tasklight.formats import read_jsonl, read_lines, read_text
     from tasklight.heads import CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead

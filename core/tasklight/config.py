@@ -160,7 +160,7 @@ def load_config(
             presets.setdefault(name, {}).update(table)
 
     schema: dict[str, Any] = {}
-    for key, value in flatten({k: v for k, v in raw.items() if k not in ("presets", "tasks", "bench")}).items():
+    for key, value in flatten({k: v for k, v in raw.items() if k not in ("presets", "tasks", "bench", "suites")}).items():
         schema[key] = value
     for fields in presets.values():
         for key, value in fields.items():
@@ -174,7 +174,7 @@ def load_config(
             values[key] = _coerce(key, value, schema, origin)
 
     for layer, path in zip(layers, sources):
-        body = flatten({k: v for k, v in layer.items() if k not in ("presets", "tasks", "bench")})
+        body = flatten({k: v for k, v in layer.items() if k not in ("presets", "tasks", "bench", "suites")})
         if layer is not raw:
             apply(body, str(path))
         table = layer.get("tasks", {}).get(task_name, {})

@@ -23,6 +23,7 @@ from tasklight.registry import Registry, RegistryClash
 from tasklight.task import SHAPES, Adapter, Metric, Task
 
 GROUP = "tasklight"
+CORE_DIST = "tasklight"  # the distribution of the built-in plugins: they load first
 LOAD_ENV = "TASKLIGHT_LOAD_PLUGINS"
 TRACE_ENV = "TASKLIGHT_TRACE_PLUGINS"
 DEFAULT_PLUGINS: tuple[ModuleType, ...] = (formats,)
@@ -79,7 +80,8 @@ class Platform:
 
     def load_entry_points(self) -> None:
         allow = _allowlist()
-        for ep in sorted(_entry_points(), key=lambda e: e.name):
+        # tasklight's own plugins first: a task name it ships "already exists" for any other.
+        for ep in sorted(_entry_points(), key=lambda e: (_norm(e.dist.name if e.dist else "?") != CORE_DIST, e.name)):
             dist = ep.dist.name if ep.dist else "?"
             if allow is not None and _norm(ep.name) not in allow and _norm(dist) not in allow:
                 continue
@@ -175,7 +177,9 @@ class Platform:
             if self.tracing:
                 print(f"[tasklight] call {hook}(register) on plugin {owner!r}", file=sys.stderr)
             try:
-                impl.function(**({"register": register} if impl.argnames else {}))
+                result = impl.function(**({"register": register} if impl.argnames else {}))
+                if self.tracing:
+                    print(f"[tasklight] {hook} on plugin {owner!r} returned {result!r}", file=sys.stderr)
             except Exception as err:
                 registry.remove_owner(owner)
                 info = self.plugins.get(owner) or PluginInfo(owner, "?", "?", owner)

@@ -122,12 +122,12 @@ def _quiet_lightning() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module="pytorch_lightning")
 
 
-def _tokenizer_for(task: Task, config: Config, train: Split, run_dir: Path, resume: bool) -> Tokenizer:
+def _tokenizer_for(task: Task, train: Split, run_dir: Path, config: Config, given: Tokenizer | None, resume: bool) -> Tokenizer:
     saved = run_dir / "tokenizer.json"
     if resume and saved.is_file():
         return Tokenizer.load(saved)
-    if config["tokenizer.path"]:
-        tokenizer = Tokenizer.load(Path(config["tokenizer.path"]))
+    if given is not None:
+        tokenizer = given
     else:
         texts = (text for example in train.examples for text in task.texts(example))
         tokenizer = Tokenizer.train(
@@ -181,6 +181,9 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
         splits["train"].examples = splits["train"].examples[: config["data.limit_train"]]
     if config["data.limit_test"]:
         splits["test"].examples = splits["test"].examples[: config["data.limit_test"]]
+    _check_trainer_options(config)
+    # A given tokenizer.json is read before the run directory exists: a bad one writes nothing.
+    given = Tokenizer.load(Path(config["tokenizer.path"])) if config["tokenizer.path"] and not options.resume else None
     run_dir = resolve_run_dir(task, config, resume=options.resume, overwrite=options.overwrite)
     os.environ["TASKLIGHT_RUN_DIR"] = str(run_dir.resolve())  # DDP children inherit it
     write_text_atomic(run_dir / "config.toml", _config_header(task, options) + config.to_toml())
@@ -190,9 +193,11 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
 
         torch.set_num_threads(int(config["trainer.threads"]))
     pl.seed_everything(seed, workers=True, verbose=False)
-    tokenizer = _tokenizer_for(task, config, splits["train"], run_dir, options.resume)
+    tokenizer = _tokenizer_for(task, splits["train"], run_dir, config, given, options.resume)
     head_hparams = task.head_hparams(splits["train"].examples, ctx)
     mconfig = model_config(task, config, tokenizer)
+    if options.resume:
+        _check_resumable(task, mconfig, run_dir / CHECKPOINTS / "last.ckpt")
 
     from tasklight.model import TransformerConfig
 
@@ -261,6 +266,23 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     return RunResult(run_dir, record)
 
 
+def _check_resumable(task: Task, model: dict[str, Any], path: Path) -> None:
+    """Refuse, before Lightning loads it, a checkpoint this run cannot continue: unsafe
+    content, another task, or another model shape (each named)."""
+    from tasklight.model_io import read_checkpoint
+
+    saved = read_checkpoint(path).get("hyper_parameters", {})
+    if saved.get("task_name") != task.name:
+        raise UserError(f"{path}: checkpoint of task {saved.get('task_name')!r}, not {task.name!r}")
+    old = saved.get("model", {})
+    differs = [f"{key} {old.get(key)!r} in the checkpoint, {value!r} now" for key, value in model.items() if old.get(key) != value]
+    if differs:
+        raise UserError(
+            f"{path}: the checkpoint's model does not match this run's ({'; '.join(differs)}); "
+            "resume with the settings the run started with"
+        )
+
+
 def _config_header(task: Task, options: RunOptions) -> str:
     return (
         f"# Resolved config of a tasklight run of task {task.name!r} (version {task.version}).\n"
@@ -285,13 +307,14 @@ def _trainer(task: Task, config: Config, run_dir: Path, platform: Platform, scor
         mode="max" if higher else "min", save_top_k=1, save_last=False, auto_insert_metric_name=False,
         enable_version_counter=False,
     )
-    last = ModelCheckpoint(
-        dirpath=run_dir / CHECKPOINTS, filename="last", every_n_train_steps=t["checkpoint_every_n_steps"],
-        save_top_k=1, save_last=False, enable_version_counter=False, save_on_train_epoch_end=True,
-    )
-    from tasklight.safety import AtomicCheckpointIO, FiniteLossGuard, SaveOnInterrupt
+    from tasklight.safety import AtomicCheckpointIO, ExactResume, FiniteLossGuard, PeriodicCheckpoint, SaveOnInterrupt
 
-    callbacks: list[Any] = [FiniteLossGuard(), SaveOnInterrupt(run_dir / CHECKPOINTS / "last.ckpt"), scorer, best, last]
+    last = PeriodicCheckpoint(run_dir / CHECKPOINTS / "last.ckpt", t["checkpoint_every_n_steps"])
+
+    callbacks: list[Any] = [
+        FiniteLossGuard(), ExactResume(int(config["run.seed"])), SaveOnInterrupt(run_dir / CHECKPOINTS / "last.ckpt"),
+        scorer, best, last,
+    ]
     if t["progress"] and not quiet:
         callbacks.append(RichProgressBar(leave=True))
     callbacks.extend(platform.callbacks(task, config))
@@ -320,6 +343,22 @@ def _trainer(task: Task, config: Config, run_dir: Path, platform: Platform, scor
         plugins=[AtomicCheckpointIO()],
     )
     return trainer, best
+
+
+def _check_trainer_options(config: Config) -> None:
+    """Lightning validates --accelerator/--devices/--strategy/--precision when a Trainer is
+    made: make one now, so a bad value is one line before anything is written."""
+    import pytorch_lightning as pl
+    from lightning_fabric.utilities.exceptions import MisconfigurationException
+
+    t = config.section("trainer")
+    try:
+        pl.Trainer(
+            accelerator=t["accelerator"], devices=_devices(t["devices"]), strategy=t["strategy"], precision=t["precision"],
+            logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        )
+    except (MisconfigurationException, ValueError, RuntimeError) as err:
+        raise UserError(f"invalid trainer option: {str(err).strip().splitlines()[0]}") from None
 
 
 def _csv_version(run_dir: Path) -> str:

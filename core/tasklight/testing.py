@@ -8,9 +8,9 @@ In a plugin's tests::
         check_task("sentiment", tmp_path)
 
 It checks what the platform relies on: identity and metrics, demo data for every
-split (deterministic by seed), clear errors on malformed records, one training
-step through Lightning, predictions that round-trip to JSON, and scoring that
-returns every declared metric with its direction.
+split (deterministic by seed), clear errors on malformed records and prediction
+inputs, one training step through Lightning, predictions that round-trip to JSON,
+and scoring that returns every declared metric with its direction.
 """
 
 from __future__ import annotations
@@ -22,8 +22,15 @@ from typing import Any
 
 from tasklight.config import load_config
 from tasklight.errors import UserError
-from tasklight.plugins import Platform, get_platform
+from tasklight.plugins import Platform, get_platform, temporary_plugin
 from tasklight.task import SHAPES, SPLITS, Task, TaskContext
+
+
+__all__ = [
+    "ConformanceError", "check_task", "check_identity", "check_demo", "check_malformed_record",
+    "check_train_predict_score",
+    "temporary_plugin",  # register a plugin object for the duration of a block (tests, notebooks)
+]
 
 
 class ConformanceError(AssertionError):
@@ -82,6 +89,13 @@ def check_malformed_record(task: Task, ctx: TaskContext) -> None:
             _require("bad.jsonl:7" in str(err), f"{task.name}: from_record's error must name where: {err}")
         else:
             raise ConformanceError(f"{task.name}: from_record accepted the malformed record {record!r}")
+    # `platform predict` input: a JSON object without the task's fields is refused the same way.
+    try:
+        task.parse_input({"unexpected": "field"}, "stdin:3", ctx)
+    except UserError as err:
+        _require("stdin:3" in str(err), f"{task.name}: parse_input's error must name where: {err}")
+    else:
+        raise ConformanceError(f"{task.name}: parse_input accepted an object without the task's input fields")
 
 
 def check_train_predict_score(task: Task, ctx: TaskContext, demo: dict[str, list[Any]], tmp_path: Path, steps: int) -> dict[str, Any]:

@@ -6,6 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import TINY
 
@@ -29,3 +33,35 @@ def test_ddp_on_two_cpu_processes_scores_the_test_set_once(tmp_path):
     sources = [json.loads(line)["source"] for line in predictions]
     assert len(set(sources)) == len(sources)
     assert done.stdout.count("Run directory:") == 1
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tasklight-sentiment"
+
+
+@pytest.mark.slow
+def test_ddp_finds_a_third_party_plugin_in_every_process(tmp_path):
+    """The example package, found only through an entry point on PYTHONPATH (unless it is
+    installed) and under TASKLIGHT_LOAD_PLUGINS: Lightning's spawned processes inherit both."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKLIGHT_", "LOCAL_RANK", "NODE_RANK", "WORLD_SIZE"))}
+    env.update(OMP_NUM_THREADS="1", TASKLIGHT_LOAD_PLUGINS="sentiment")
+    if not metadata.entry_points(group="tasklight", name="sentiment"):
+        site = tmp_path / "site"
+        info = site / "tasklight_sentiment-0.1.0.dist-info"
+        info.mkdir(parents=True)
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: tasklight-sentiment\nVersion: 0.1.0\n")
+        (info / "entry_points.txt").write_text("[tasklight]\nsentiment = tasklight_sentiment\n")
+        env["PYTHONPATH"] = os.pathsep.join([str(site), str(EXAMPLE)])
+    out = tmp_path / "ddp"
+    done = subprocess.run(
+        [sys.executable, "-m", "tasklight", "run", "sentiment", "--accelerator", "cpu", "--devices", "2",
+         "--strategy", "ddp", "--max-steps", "20", "--out", str(out), *TINY],
+        capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["task"]["name"] == "sentiment"
+    assert record["hardware"]["devices"] == 2 and record["training"]["steps"] == 20
+    assert set(record["metrics"]) == {"sentiment_accuracy", "sentiment_macro_f1"}
+    predictions = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(predictions) == record["dataset"]["size"] == 24
+    assert {p["label"] for p in predictions} <= {"negative", "positive"}

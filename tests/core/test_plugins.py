@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -9,9 +10,14 @@ import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+from click.testing import CliRunner
+from tasklight_translation.task import TranslationTask
+
 import tasklight
 from tasklight import hookspecs, plugins
 from tasklight.plugins import get_platform, temporary_plugin
+from tests.conftest import TINY, invoke
 
 
 def make_distribution(root: Path, dist: str, module: str, code: str, entry_name: str | None = None) -> Path:
@@ -121,7 +127,8 @@ def test_every_hook_is_documented_and_tested():
         assert re.search(rf"def {name}\(|{name}=tasklight\.hookimpl", tests), f"no test implements {name}"
 
 
-def test_register_commands_adds_a_cli_command(runner):
+def test_hook_register_commands(runner):
+    """A plugin's click command becomes a ``platform`` command."""
     import click
 
     from tasklight.cli import cli
@@ -140,7 +147,8 @@ def test_register_commands_adds_a_cli_command(runner):
     cli.__dict__.pop("_extra", None)
 
 
-def test_register_adapters_makes_a_format_readable(tmp_path):
+def test_hook_register_adapters(tmp_path):
+    """A plugin's file format becomes readable by every task."""
     def register_adapters(register):
         def read_pipe(path):
             for number, line in enumerate(path.read_text().splitlines(), 1):
@@ -163,7 +171,154 @@ def test_register_adapters_makes_a_format_readable(tmp_path):
         assert {e.source for e in splits["train"].examples + splits["validation"].examples} == {"a b", "c d", "e f"}
 
 
-def test_trace_env_prints_hook_calls(tmp_path):
+def test_trace_env_prints_each_hook_call_with_arguments_and_results(tmp_path):
     done = platform_cli(["tasks"], tmp_path, TASKLIGHT_TRACE_PLUGINS="1")
     assert done.returncode == 0
-    assert "register_tasks" in done.stderr
+    lines = done.stderr.splitlines()
+    assert "[tasklight] call register_tasks(register) on plugin 'translation'" in lines
+    assert "[tasklight] register_tasks: plugin 'translation' registered Task 'translation'" in lines
+    assert "[tasklight] register_tasks on plugin 'translation' returned None" in lines
+    assert "[tasklight] call register_metrics(register) on plugin 'translation'" in lines
+
+
+def test_trace_env_prints_calls_and_results_of_broadcast_hooks(monkeypatch, capsys):
+    monkeypatch.setenv("TASKLIGHT_TRACE_PLUGINS", "1")
+    plugin = SimpleNamespace(on_results=tasklight.hookimpl(lambda record: "published"))
+    with temporary_plugin(plugin, "publisher") as platform:
+        platform.results({"task": {"name": "demo"}})
+    err = capsys.readouterr().err.splitlines()
+    assert "[tasklight] call on_results(record={'task': {'name': 'demo'}}) -> plugins: publisher" in err
+    assert "[tasklight] on_results returned ['published']" in err
+
+
+def test_duplicate_task_from_an_installed_package_is_one_line_and_builtins_win(tmp_path):
+    """An entry point that sorts before the built-ins still cannot take a built-in task's name."""
+    code = """
+    import tasklight
+
+    class Impostor(tasklight.Task):
+        name = "translation"
+        description = "not the real one"
+        shape = "encoder-only"
+        metrics = ("bleu",)
+
+    Impostor.__abstractmethods__ = frozenset()
+
+    @tasklight.hookimpl
+    def register_tasks(register):
+        register(Impostor())
+    """
+    site = make_distribution(tmp_path / "site", "aaa-impostor", "aaa_impostor", code)
+    done = platform_cli(["tasks", "--json"], site)
+    assert done.returncode == 0, done.stderr
+    assert '"plugin": "translation"' in done.stdout and "not the real one" not in done.stdout
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [
+        "Warning: task 'translation' from plugin 'aaa-impostor' clashes with the one from plugin 'translation'; skipped"
+    ]
+    assert "Traceback" not in done.stderr
+
+
+def test_plugins_command_shows_name_version_distribution_hooks_and_errors(tmp_path):
+    working = "import tasklight\n\n@tasklight.hookimpl\ndef on_results(record):\n    pass\n"
+    site = make_distribution(tmp_path / "site", "tasklight-fine", "tasklight_fine", working)
+    make_distribution(tmp_path / "site", "tasklight-broken", "tasklight_broken", "raise ImportError('no such thing')\n")
+    done = platform_cli(["plugins", "--json"], site)
+    assert done.returncode == 0
+    rows = {row["name"]: row for row in json.loads(done.stdout)}
+    assert rows["tasklight-fine"] == {
+        "name": "tasklight-fine", "distribution": "tasklight-fine", "version": "1.2.3", "module": "tasklight_fine",
+        "hooks": ["on_results"], "errors": [],
+    }
+    assert rows["tasklight-broken"]["errors"] == ["failed to import: ImportError: no such thing"]
+    assert rows["translation"]["hooks"] == ["register_metrics", "register_tasks"]
+    table = platform_cli(["plugins"], site, COLUMNS="200")
+    assert table.returncode == 0
+    lines = [" ".join(line.strip("│ ").split()) for line in table.stdout.splitlines()]
+    assert "tasklight-fine │ 1.2.3 │ tasklight-fine │ on_results │ -" in lines
+    assert "tasklight-broken │ 1.2.3 │ tasklight-broken │ │ failed to import: ImportError: no such thing" in lines
+
+
+# ---- every hook has a test of its own (tests/test_docs.py checks the names) ---------------
+
+class EchoTask(TranslationTask):
+    """A second task built from the translation plugin's class, under a name of its own."""
+
+    name = "echo"
+    description = "Repeat the source."
+
+
+def test_hook_register_tasks(runner):
+    """A registered task is listed, owned by its plugin, and runs through the same registry."""
+    plugin = SimpleNamespace(register_tasks=tasklight.hookimpl(lambda register: register(EchoTask())))
+    with temporary_plugin(plugin, "echo-plugin") as platform:
+        assert isinstance(platform.tasks.get("echo"), EchoTask)
+        assert platform.tasks.owner("echo") == "echo-plugin"
+        code, output = invoke(runner, "tasks", "--json")
+        rows = {row["name"]: row for row in json.loads(output)}
+        assert code == 0 and rows["echo"]["plugin"] == "echo-plugin" and rows["echo"]["metrics"] == ["bleu", "chrf"]
+
+
+def test_hook_register_metrics():
+    """A registered metric is found by name with its direction and computes."""
+
+    def length_ratio(predictions, references):
+        return tasklight.MetricValue(sum(map(len, predictions)) / sum(map(len, references)), "length_ratio|chars")
+
+    def register_metrics(register):
+        register(tasklight.Metric("length_ratio", False, length_ratio, "output/reference length", "tasklight"))
+
+    plugin = SimpleNamespace(register_metrics=tasklight.hookimpl(register_metrics))
+    with temporary_plugin(plugin, "ratios") as platform:
+        metric = platform.metrics.get("length_ratio")
+        assert metric.higher_is_better is False
+        assert metric.compute(["abc", "d"], ["ab", "cdef"]) == tasklight.MetricValue(4 / 6, "length_ratio|chars")
+        assert platform.metrics.owner("length_ratio") == "ratios"
+
+
+@pytest.fixture(scope="module")
+def hooked_run(tmp_path_factory):
+    """One tiny translation run with a plugin that adds a callback and receives the results."""
+    import pytorch_lightning as pl
+
+    from tasklight.cli import cli
+
+    class CountBatches(pl.Callback):
+        def __init__(self) -> None:
+            self.batches = 0
+
+        def on_train_batch_end(self, *args, **kwargs) -> None:
+            self.batches += 1
+
+    seen: dict[str, list] = {"callbacks": [], "results": []}
+    counter = CountBatches()
+
+    def register_callbacks(task, config):
+        seen["callbacks"].append((task.name, config["trainer.max_steps"]))
+        return [counter]
+
+    def on_results(record):
+        seen["results"].append(record)
+
+    plugin = SimpleNamespace(register_callbacks=tasklight.hookimpl(register_callbacks), on_results=tasklight.hookimpl(on_results))
+    out = tmp_path_factory.mktemp("hooked") / "run"
+    plugins.reset()
+    with temporary_plugin(plugin, "hooks"):
+        result = CliRunner().invoke(cli, ["run", "translation", "--max-steps", "3", "--out", str(out), *TINY])
+    plugins.reset()
+    assert result.exit_code == 0, result.output
+    return out, counter, seen
+
+
+def test_hook_register_callbacks(hooked_run):
+    """The hook sees the task and the resolved config; its callbacks run in the Trainer."""
+    _, counter, seen = hooked_run
+    assert seen["callbacks"] == [("translation", 3)]
+    assert counter.batches == 3
+
+
+def test_hook_on_results(hooked_run):
+    """The hook gets the finished record: the content of metrics.json."""
+    out, _, seen = hooked_run
+    assert len(seen["results"]) == 1
+    assert seen["results"][0] == json.loads((out / "metrics.json").read_text())
+    assert seen["results"][0]["training"]["steps"] == 3

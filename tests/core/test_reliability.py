@@ -92,3 +92,15 @@ def test_same_seed_gives_identical_metrics(runner, tmp_path):
     assert records[0] == records[1]
     a, b = ((tmp_path / n / "predictions.jsonl").read_text() for n in ("a", "b"))
     assert a == b
+
+
+def test_resume_with_another_model_shape_is_refused_naming_both(runner, tmp_path):
+    out = tmp_path / "run"
+    code, text = invoke(runner, "run", "translation", "--max-steps", "10", "--out", str(out), *TINY)
+    assert code == 0, text
+    code, text = invoke(runner, "run", "translation", "--max-steps", "20", "--out", str(out), "--resume", *TINY,
+                        "--set", "model.d_model=96")
+    assert code == 2, text
+    (line,) = text.strip().splitlines()
+    assert line.startswith(f"Error: {out}/checkpoints/last.ckpt: the checkpoint's model does not match this run's (d_model ")
+    assert "in the checkpoint, 96 now" in line

@@ -40,3 +40,17 @@ def test_named_test_file_without_training_data_is_one_clear_error(tmp_path):
     test = _write(tmp_path / "test.csv", [("play a tune", "music")])
     with pytest.raises(UserError, match="nothing names the training data: add --set data.train=FILE"):
         _load("demo", f"data.test={test}")
+
+
+def test_a_split_can_be_a_slice_of_another(tmp_path):
+    # The WMT sample's validation file splits into validation (first rows) and test (the rest).
+    rows = [(f"play song {i}", "music") for i in range(6)] + [(f"rain in town {i}", "weather") for i in range(6)]
+    data = tmp_path / "d"
+    data.mkdir()
+    _write(data / "train.csv", rows)
+    _write(data / "val.csv", rows[:4] + rows[6:10])
+    splits = _load(str(data), "data.validation=val[:3]", "data.test=val[3:]")
+    assert [e.text for e in splits["validation"].examples] == ["play song 0", "play song 1", "play song 2"]
+    assert len(splits["test"].examples) == 5 and splits["test"].origin.endswith("[3:]")
+    with pytest.raises(UserError, match=r"val\[20:\]: the slice holds no examples \(val has 8\)"):
+        _load(str(data), "data.test=val[20:]")

@@ -241,3 +241,33 @@ def test_argument_validation() -> None:
                                             n_heads=2, encoder_layers=1, d_ff=32))
     with pytest.raises(ValueError, match="encoder-only"):
         generate(encoder, prefix, src_ids=src, eos_id=EOS, max_new_tokens=3)
+
+
+# ---- forced lengths (what the throughput benchmark uses) ---------------------------------------
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("strategy", ["greedy", "beam", "sample"])
+def test_min_new_tokens_holds_back_eos(shape: str, strategy: str) -> None:
+    model = random_model(shape, seed=2)
+    common = {"strategy": strategy, "beam_size": 3, "temperature": 1.5}
+    free = run(model, shape, generator=torch.Generator().manual_seed(5), **common)  # type: ignore[arg-type]
+    assert min(len(o) for o in free) < 3  # without a minimum, this model stops early
+
+    outs = [
+        run(model, shape, max_new_tokens=8, min_new_tokens=8, use_cache=use_cache,
+            generator=torch.Generator().manual_seed(5), **common)  # type: ignore[arg-type]
+        for use_cache in (True, False)
+    ]
+    assert outs[0] == outs[1]
+    assert [len(o) for o in outs[0]] == [8] * 6 and all(EOS not in o for o in outs[0])
+
+    at_least = run(model, shape, max_new_tokens=12, min_new_tokens=3,
+                   generator=torch.Generator().manual_seed(5), **common)  # type: ignore[arg-type]
+    assert min(len(o) for o in at_least) >= 3 and all(EOS not in o for o in at_least)
+
+
+def test_min_new_tokens_validation() -> None:
+    model = random_model("encoder-decoder")
+    with pytest.raises(ValueError, match="min_new_tokens"):
+        run(model, "encoder-decoder", max_new_tokens=3, min_new_tokens=4)
+    with pytest.raises(ValueError, match="min_new_tokens"):
+        run(model, "encoder-decoder", max_new_tokens=3, min_new_tokens=-1)

@@ -207,3 +207,43 @@ def test_positions_beyond_max_positions_raise() -> None:
         model.decode(tokens(1, 9))
     with pytest.raises(ValueError):
         model.new_cache(1, 9)
+
+
+def test_cache_reorder_within_examples_leaves_cross_attention_alone() -> None:
+    """Beams of one example trading places (same_memory=True): the cross-attention K/V are not
+    copied, and decoding continues exactly as after a full reorder."""
+    model = tiny()
+    src = tokens(2, 6)
+    src[1, 4:] = PAD
+    beams = torch.tensor([0, 0, 1, 1])  # two beams per example
+    tgt = tokens(4, 5, seed=9)
+    memory, mask = model.encode(src), src != PAD
+    full_cache = model.new_cache(2, 5, memory, mask)
+    fast_cache = model.new_cache(2, 5, memory, mask)
+    for cache in (full_cache, fast_cache):
+        cache.reorder(beams)
+        model.decode(tgt[:, :3], cache=cache)
+    cross_before = [k.data_ptr() for k in fast_cache.cross_k or []]
+    swap = torch.tensor([1, 1, 3, 2])  # beam 1 of example 0 twice, example 1's beams swapped
+    full_cache.reorder(swap)
+    fast_cache.reorder(swap, same_memory=True)
+    assert [k.data_ptr() for k in fast_cache.cross_k or []] == cross_before
+    fast = model.decode(tgt[swap, 3:5], cache=fast_cache)
+    torch.testing.assert_close(fast, model.decode(tgt[swap, 3:5], cache=full_cache), atol=0, rtol=0)
+    with pytest.raises(ValueError, match="same_memory"):
+        fast_cache.reorder(torch.tensor([0, 1]), same_memory=True)
+
+
+def test_lm_logits_without_autograd_follows_weight_changes() -> None:
+    """Decoding scores against a cached (C, V) copy of the embedding; it must never go stale."""
+    model = tiny()
+    hidden = torch.randn(3, 32)
+    expected = hidden @ model.embed.weight.detach().t()
+    with torch.no_grad():
+        torch.testing.assert_close(model.lm_logits(hidden), expected)
+        model.embed.weight.mul_(2.0)  # an in-place update, as an optimizer step makes
+        torch.testing.assert_close(model.lm_logits(hidden), 2 * expected)
+    with torch.inference_mode():
+        model.load_state_dict({k: v * 0.5 if k == "embed.weight" else v for k, v in model.state_dict().items()})
+        torch.testing.assert_close(model.lm_logits(hidden), expected)
+    assert model.lm_logits(hidden).grad_fn is not None  # with autograd: the plain, differentiable path

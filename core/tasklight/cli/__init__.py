@@ -17,7 +17,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("tasklight.cli.evaluate", "Score a trained run on a split."),
     "predict": ("tasklight.cli.predict", "Predict with a trained run: text lines or JSONL in, JSONL out."),
     "tasks": ("tasklight.cli.tasks", "List the tasks that plugins provide."),
+    "bench": ("tasklight.cli.bench", "Run a benchmark suite: entries x seeds, fixed budgets."),
+    "leaderboard": ("tasklight.cli.leaderboard", "Rank results records across runs: md, html, json, png."),
     "plugins": ("tasklight.cli.plugins", "List loaded plugins, their hooks and load errors."),
+    "new-plugin": ("tasklight.cli.new_plugin", "Write a ready task plugin package: ./tasklight-NAME/."),
+    "install": ("tasklight.cli.install", "Install plugin packages with pip into tasklight's environment."),
+    "uninstall": ("tasklight.cli.uninstall", "Uninstall plugin packages with pip (works with broken plugins)."),
+    "serve": ("tasklight.cli.serve", "Serve a trained run over HTTP (JSON API, dynamic batching)."),
 }
 
 
@@ -51,7 +57,11 @@ class LazyGroup(click.Group):
             platform = get_platform()
             for impl in platform.pm.hook.register_commands.get_hookimpls():
                 try:
-                    impl.function(cli=extra)
+                    if platform.tracing:
+                        print(f"[tasklight] call register_commands(cli) on plugin {impl.plugin_name!r}", file=sys.stderr)
+                    result = impl.function(cli=extra)
+                    if platform.tracing:
+                        print(f"[tasklight] register_commands on plugin {impl.plugin_name!r} returned {result!r}", file=sys.stderr)
                 except Exception as err:  # a broken plugin loses its commands, nothing else
                     print(f"Warning: plugin {impl.plugin_name!r} register_commands failed: {err}; skipped", file=sys.stderr)
             self._extra = {n: c for n, c in extra.commands.items() if n not in COMMANDS}

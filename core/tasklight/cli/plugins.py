@@ -25,8 +25,9 @@ def command(as_json: bool, show_all: bool) -> None:
     from rich.table import Table
 
     table = Table(title="plugins")
-    for column in ("plugin", "version", "distribution", "hooks", "errors"):
-        table.add_column(column, overflow="fold")
+    for column in ("plugin", "version", "distribution", "hooks"):
+        table.add_column(column, no_wrap=True)  # names stay whole; one hook per line
+    table.add_column("errors", overflow="fold")
     for row in rows:
-        table.add_row(row["name"], row["version"], row["distribution"], ", ".join(row["hooks"]), "; ".join(row["errors"]) or "-")
+        table.add_row(row["name"], row["version"], row["distribution"], "\n".join(row["hooks"]), "; ".join(row["errors"]) or "-")
     Console().print(table)

@@ -77,6 +77,7 @@ class TokenBudgetSampler(Sampler[list[int]]):
         self.world_size = world_size
         self.epoch = 0
         self._fixed = None if shuffle else self._make(random.Random(seed))
+        self._epoch_batches: tuple[int, list[list[int]]] | None = None  # (epoch, its batches)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -105,11 +106,22 @@ class TokenBudgetSampler(Sampler[list[int]]):
         if self._fixed is not None:
             all_batches = self._fixed
         else:
-            all_batches = self._make(random.Random(self.seed * 1_000_003 + self.epoch))
+            # Made once per epoch: len() and iteration (both called by the loop) share them.
+            if self._epoch_batches is None or self._epoch_batches[0] != self.epoch:
+                made = self._make(random.Random(self.seed * 1_000_003 + self.epoch))
+                self._epoch_batches = (self.epoch, made)
+            all_batches = self._epoch_batches[1]
         return all_batches[self.rank :: self.world_size]
 
+    def resume_at(self, epoch: int, batches_done: int) -> None:
+        """The next iteration continues ``epoch`` after its first ``batches_done`` batches:
+        a resumed run picks up its interrupted epoch instead of replaying it. len() is unchanged."""
+        self.epoch = epoch
+        self._skip = batches_done
+
     def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._batches())
+        skip, self._skip = getattr(self, "_skip", 0), 0
+        return iter(self._batches()[skip:])
 
     def __len__(self) -> int:
         return len(self._batches())

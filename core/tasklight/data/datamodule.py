@@ -29,6 +29,12 @@ class TaskDataModule(pl.LightningDataModule):
         self.max_tokens = max_tokens
         self.eval_max_tokens = eval_max_tokens
         self.seed = seed
+        self._resume: tuple[int, int] | None = None  # (epoch, batches of it already trained on)
+
+    def resume_epoch_at(self, epoch: int, batches_done: int) -> None:
+        """A checkpoint taken ``batches_done`` batches into ``epoch`` is being resumed: the
+        next training iteration continues that epoch instead of replaying its start."""
+        self._resume = (epoch, batches_done)
 
     def _rank(self) -> tuple[int, int]:
         trainer = self.trainer
@@ -37,6 +43,9 @@ class TaskDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         rank, world = self._rank()
         sampler = TokenBudgetSampler(self.train_rows, self.max_tokens, shuffle=True, seed=self.seed, rank=rank, world_size=world)
+        if self._resume is not None:
+            sampler.resume_at(*self._resume)
+            self._resume = None
         return DataLoader(RowDataset(self.train_rows), batch_sampler=sampler, collate_fn=self.collate)
 
     def val_dataloader(self) -> DataLoader:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from tasklight.registry import Registry
 from tasklight.task import SPLITS, Adapter, Task, TaskContext
 
 VALIDATION_PREFIXES = ("val", "valid", "validation", "dev")
+SLICE = re.compile(r"^(?P<spec>.+)\[(?P<start>-?\d+)?:(?P<stop>-?\d+)?\]$")  # val[:1500], val[1500:]
 
 
 @dataclass
@@ -86,7 +88,16 @@ def _load_paths(
         return Split(role, _nonempty(list(held[name]), base, ctx), f"{source} [{name}]", [base])
 
     def from_spec(role: str, spec: str) -> Split:
-        # A split given by name inside the folder or the multi-split file, or a path of its own.
+        # A split given by name inside the folder or the multi-split file, or a path of its own;
+        # NAME[start:stop] takes a slice of its examples, as Python slices a list.
+        cut = SLICE.match(spec)
+        if cut is not None:
+            whole = from_spec(role, cut["spec"])
+            start, stop = (int(cut[k]) if cut[k] else None for k in ("start", "stop"))
+            part = whole.examples[start:stop]
+            if not part:
+                raise UserError(f"{spec}: the slice holds no examples ({cut['spec']} has {len(whole.examples)})")
+            return Split(role, part, f"{whole.origin} [{cut['start'] or ''}:{cut['stop'] or ''}]", whole.files)
         if folder is not None and spec in names:
             return _read_split(task, folder, spec, role, ctx, adapters)
         if held is not None and spec in held:

@@ -3,4 +3,4 @@
 from .decoding import generate
 from .transformer import DecoderCache, Transformer, TransformerConfig
 
-__all__ = ["TransformerConfig", "Transformer", "DecoderCache", "generate"]
+__all__ = ["DecoderCache", "Transformer", "TransformerConfig", "generate"]

@@ -1,0 +1,176 @@
+"""The Python API: ``tasklight.load(run_dir)`` and ``tasklight.run(task, ...)``.
+
+Thin layers over :mod:`tasklight.runner`, exactly as the ``platform`` commands are::
+
+    import tasklight
+
+    record = tasklight.run("intent", out="runs/intent-demo", set={"trainer.threads": 1})
+    print(record["metrics"]["accuracy"]["value"])
+
+    model = tasklight.load("runs/intent-demo")
+    model.predict("wake me up at seven")          # one input  -> one record (dict)
+    model.predict(["play jazz", {"text": "..."}])  # a list     -> a list of records
+
+``predict`` takes what ``platform predict`` takes (a text, or a JSON object with the
+task's fields) and returns the objects ``platform predict`` prints.
+
+``run`` mirrors ``platform run``: keyword arguments are its options with ``_`` for
+``-`` (``max_steps=``, ``max_time=``, ``seed=``, ``out=``, ``overwrite=``, ``quiet=``,
+``accelerator=`` ...; ``config=`` for ``--config``), and ``set=`` is a mapping of
+``--set`` keys to values: ``set={"trainer.lr": 5e-4, "model.preset": "tiny"}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tasklight.errors import UserError
+
+Input = str | dict[str, Any]
+
+
+class Model:
+    """A trained run, loaded once, ready to predict. Safe to share between threads
+    (calls are serialised: one model, one forward pass at a time)."""
+
+    def __init__(self, loaded: Any) -> None:
+        self._loaded = loaded  # a tasklight.runner.LoadedRun
+        self._lock = threading.Lock()
+
+    @property
+    def task(self) -> str:
+        """The task's name, e.g. ``"intent"``."""
+        return str(self._loaded.task.name)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self._loaded.run_dir)
+
+    def __repr__(self) -> str:
+        return f"<tasklight.Model task={self.task!r} run_dir={str(self.run_dir)!r}>"
+
+    def predict(self, inputs: Input | Sequence[Input], *, seed: int | None = None) -> Any:
+        """One input (a text or a dict) gives one record; a list gives a list of records."""
+        if isinstance(inputs, (str, dict)):
+            return self.predict_many([inputs], seed=seed)[0]
+        if not isinstance(inputs, Sequence):
+            raise UserError(f"predict expects a text, a dict or a list of them, not {type(inputs).__name__}")
+        return self.predict_many(list(inputs), seed=seed)
+
+    def predict_many(self, items: Sequence[Input], *, seed: int | None = None, where: str = "input") -> list[dict[str, Any]]:
+        """Records for a list of inputs, predicted together (batched by token budget)."""
+        from tasklight.runner import predict
+
+        items = list(items)
+        if not items:
+            return []
+        self.check(items, where)
+        with self._lock:
+            return predict(self._loaded, items, where, seed=seed)
+
+    def check(self, items: Sequence[Any], where: str = "input") -> None:
+        """Raise a UserError naming the first input the task cannot read."""
+        task, ctx = self._loaded.task, self._loaded.ctx
+        for i, item in enumerate(items):
+            if not isinstance(item, (str, dict)):
+                raise UserError(f"{where}:{i + 1}: expected a text or a JSON object, got {_json_type(item)}")
+            task.parse_input(item, f"{where}:{i + 1}", ctx)
+
+    def info(self) -> dict[str, Any]:
+        """Task, model size, the run's test metrics and the versions in use."""
+        from tasklight.plugins import get_platform
+        from tasklight.record import _model, _versions
+
+        loaded = self._loaded
+        task = loaded.task
+        record = _read_record(self.run_dir)
+        return {
+            "task": {"name": task.name, "version": task.version, "shape": task.shape},
+            "run_dir": str(self.run_dir),
+            "model": {**_model(loaded.system), "preset": loaded.config["model.preset"]},
+            "metrics": record.get("metrics", {}),
+            "primary_metric": record.get("primary_metric", task.metrics[0]),
+            "dataset": record.get("dataset", {}),
+            "decoding": loaded.config.section("decoding"),
+            "versions": _versions(task, get_platform()),
+            "trained_with": record.get("versions", {}),
+        }
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", list: "a list", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _read_record(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "metrics.json"
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: unreadable results record ({err})") from None
+    return record if isinstance(record, dict) else {}
+
+
+def load(run_dir: str | os.PathLike[str], *, set: Mapping[str, Any] | None = None) -> Model:
+    """Load a finished run (``platform run ... --out DIR``) for prediction.
+
+    ``set`` overrides config keys as ``platform predict --set`` does, e.g.
+    ``set={"decoding.beam_size": 8}``.
+    """
+    from tasklight.runner import load_run
+
+    return Model(load_run(Path(run_dir), overrides=_overrides(set)))
+
+
+_OPTION_ALIASES = {"config": "config_files"}
+
+
+def run(task: str, data: str | os.PathLike[str] = "demo", *, set: Mapping[str, Any] | None = None, **options: Any) -> dict[str, Any]:
+    """Train, validate and test ``task`` like ``platform run``; return the results record."""
+    from tasklight.runner import RunOptions
+    from tasklight.runner import run as run_task
+
+    fields = {f.name for f in dataclasses.fields(RunOptions)} - {"task", "data", "overrides"}
+    accepted = sorted((fields - {"config_files"}) | {*_OPTION_ALIASES})
+    values: dict[str, Any] = {}
+    for name, value in options.items():
+        field = _OPTION_ALIASES.get(name, name)
+        if field not in fields:
+            close = difflib.get_close_matches(name, accepted, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; options: {', '.join(accepted)}"
+            raise TypeError(f"tasklight.run() got an unknown option {name!r}{hint}")
+        if field == "config_files":
+            value = [os.fspath(value)] if isinstance(value, (str, os.PathLike)) else [os.fspath(v) for v in value]
+        elif isinstance(value, os.PathLike):
+            value = os.fspath(value)
+        values[field] = value
+    result = run_task(RunOptions(task=task, data=os.fspath(data), overrides=_overrides(set), **values))
+    return result.record
+
+
+def _overrides(settings: Mapping[str, Any] | None) -> list[str]:
+    """``{"trainer.lr": 5e-4}`` as ``--set`` items (``["trainer.lr=0.0005"]``)."""
+    if settings is None:
+        return []
+    if not isinstance(settings, Mapping):
+        raise UserError(f"set= expects a mapping of config keys to values, got {type(settings).__name__}")
+    return [f"{key}={_text(value)}" for key, value in settings.items()]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value))
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return str(value)
