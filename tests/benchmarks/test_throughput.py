@@ -17,6 +17,7 @@ from tests.conftest import REPO, shared
 pytest.importorskip("transformers", reason="the benchmark needs the bench extra: pip install -e '.[bench]'")
 
 
+@pytest.mark.slow  # about a minute: four child processes import torch and transformers
 def test_quick_run_writes_every_ratio(tmp_path: Path) -> None:
     data = shared("translation", "multi30k")
     out = tmp_path / "out.json"
