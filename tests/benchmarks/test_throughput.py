@@ -45,3 +45,30 @@ def test_quick_run_writes_every_ratio(tmp_path: Path) -> None:
         assert line in done.stdout
     assert f"wrote {out}" in done.stdout
 
+
+
+@pytest.mark.slow  # about 20 seconds: one child process per side for the memory section
+def test_only_runs_the_sections_asked_for(tmp_path: Path) -> None:
+    data = shared("translation", "multi30k")
+    out = tmp_path / "out.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "throughput.py"), "--quick", "--threads", "1",
+         "--data", str(data), "--only", "decode,memory", "--json", str(out)],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["sections"] == ["decode", "memory"]
+    assert {"greedy_ratio", "beam_ratio", "memory_ratio", "memory_beam_ratio"} <= result.keys()
+    assert not {"train_ratio", "e2e_ratio", "model_step", "end_to_end", "scaling"} & result.keys()
+    assert set(result["targets_met"]) == {
+        "greedy_ratio >= 2", "beam_ratio >= 2", "memory_ratio <= 1", "memory_beam_ratio <= 1"
+    }
+    assert "greedy decoding" in done.stdout and "model step" not in done.stdout
+
+    bad = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "throughput.py"), "--only", "decoding"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert bad.returncode == 2 and "unknown section" in bad.stderr

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from tasklight.model import Transformer, TransformerConfig, generate
+from tasklight.model.decoding import _stable_slots, _top_k
 
 PAD, BOS, EOS = 0, 1, 2
 V = 19
@@ -271,3 +272,80 @@ def test_min_new_tokens_validation() -> None:
         run(model, "encoder-decoder", max_new_tokens=3, min_new_tokens=4)
     with pytest.raises(ValueError, match="min_new_tokens"):
         run(model, "encoder-decoder", max_new_tokens=3, min_new_tokens=-1)
+
+
+# ---- the pieces of the fast paths ------------------------------------------------------------
+@pytest.mark.parametrize("width", [19, 256, 300, 8000])
+@pytest.mark.parametrize("groups", [1, 4])
+@pytest.mark.parametrize("k", [1, 8])
+def test_chunked_top_k_is_exactly_topk(width: int, groups: int, k: int) -> None:
+    g = torch.Generator().manual_seed(width)
+    values = torch.randn(5, groups, width, generator=g)
+    values[0, 0, :7] = float("-inf")  # ruled-out tokens (min_new_tokens, first beam step)
+    offset = torch.randn(5, groups, generator=g)
+    for off in (offset, None):
+        expected = (values if off is None else values + off[..., None]).reshape(5, -1).topk(k, dim=1)
+        top, index = _top_k(values, k, off)
+        assert torch.equal(top, expected.values) and torch.equal(index, expected.indices)
+
+
+def test_stable_slots_keep_first_continuations_in_place() -> None:
+    parents = torch.tensor([[0, 1, 2, 3], [2, 2, 0, 2], [3, 3, 3, 3], [1, 0, 1, 0]])
+    slots = _stable_slots(parents)
+    assert slots.tolist() == [[0, 1, 2, 3], [2, 1, 0, 3], [3, 0, 1, 2], [1, 0, 2, 3]]
+    assert all(sorted(row) == [0, 1, 2, 3] for row in slots.tolist())
+
+
+def wide_model(vocab: int) -> Transformer:
+    """Like random_model, with a vocabulary wide enough for the chunked top-k (not a multiple
+    of its chunk size)."""
+    torch.manual_seed(3)
+    config = TransformerConfig(vocab_size=vocab, d_model=32, n_heads=4, encoder_layers=1,
+                               decoder_layers=2, d_ff=64, max_positions=MAX_POS, pad_id=PAD)
+    model = Transformer(config).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 2:
+                p.normal_(0.0, 0.3)
+        model.embed.weight[PAD].zero_()
+        assert model.decoder is not None
+        model.decoder.ln_f.bias.copy_(0.8 * model.embed.weight[EOS])
+    return model
+
+
+def test_wide_vocabulary_greedy_and_beam_match_references() -> None:
+    model = wide_model(300)
+    prefix, src = inputs("encoder-decoder", B=4)
+    got = generate(model, prefix, src_ids=src, eos_id=EOS, max_new_tokens=6)
+    for i, row in enumerate(got):
+        seq: list[int] = [BOS]
+        for token in row + [EOS] if len(row) < 6 else row:
+            assert int(full_logits(model, src[i : i + 1], seq).argmax()) == token
+            seq.append(token)
+    beam = generate(model, prefix, src_ids=src, eos_id=EOS, max_new_tokens=5, strategy="beam",
+                    beam_size=3, length_penalty=0.7)
+    assert beam == [reference_beam(model, src[i : i + 1], [BOS], 3, 5, 0.7) for i in range(4)]
+    uncached = generate(model, prefix, src_ids=src, eos_id=EOS, max_new_tokens=5, strategy="beam",
+                        beam_size=3, length_penalty=0.7, use_cache=False)
+    assert beam == uncached
+
+
+@pytest.mark.parametrize("max_new", [1, 2, 5])
+@pytest.mark.parametrize("K", [1, 2, 4])
+def test_beam_first_step_runs_one_row_per_example(max_new: int, K: int) -> None:
+    """The first step scores one row per example, then each becomes K rows: the result is
+    still the reference beam search, cached or not, down to a single new token."""
+    model = random_model("encoder-decoder", seed=4)
+    prefix, src = inputs("encoder-decoder", B=4)
+    kwargs = dict(eos_id=EOS, max_new_tokens=max_new, strategy="beam", beam_size=K, length_penalty=0.7)
+    got = generate(model, prefix, src_ids=src, **kwargs)  # type: ignore[arg-type]
+    assert got == generate(model, prefix, src_ids=src, use_cache=False, **kwargs)  # type: ignore[arg-type]
+    assert got == [reference_beam(model, src[i : i + 1], [BOS], K, max_new, 0.7) for i in range(4)]
+
+
+def test_beam_wider_than_half_the_vocabulary() -> None:
+    """2K > V: the first step cannot take 2K continuations of one beam; it runs all K rows."""
+    model = random_model("encoder-decoder", seed=5)
+    prefix, src = inputs("encoder-decoder", B=4)
+    got = generate(model, prefix, src_ids=src, eos_id=EOS, max_new_tokens=4, strategy="beam", beam_size=10)
+    assert got == [reference_beam(model, src[i : i + 1], [BOS], 10, 4, 1.0) for i in range(4)]

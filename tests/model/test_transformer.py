@@ -234,6 +234,55 @@ def test_cache_reorder_within_examples_leaves_cross_attention_alone() -> None:
         fast_cache.reorder(torch.tensor([0, 1]), same_memory=True)
 
 
+@torch.no_grad()  # as decoding runs (with autograd, cache buffers join the graph: no in place)
+def test_cache_reorder_in_place_copies_only_moved_rows() -> None:
+    """When every row that is read keeps its contents (index[index] == index), as beam search
+    arranges it, rows are overwritten in place: no second buffer, same result as a copy."""
+    model = tiny()
+    src = tokens(2, 6)
+    memory, mask = model.encode(src), src != PAD
+    tgt = tokens(4, 5, seed=10)
+    caches = [model.new_cache(4, 5, memory.repeat_interleave(2, 0), mask.repeat_interleave(2, 0))
+              for _ in range(2)]
+    for cache in caches:
+        model.decode(tgt[:, :3], cache=cache)
+    in_place, copied = caches
+    buffers = [k.data_ptr() for k in in_place.self_k]
+    index = torch.tensor([0, 0, 2, 2])  # rows 1 and 3 take their neighbours' contents
+    in_place.reorder(index, same_memory=True)
+    copied.reorder(index)
+    assert [k.data_ptr() for k in in_place.self_k] == buffers and in_place._spare_k == [None, None]
+    step = model.decode(tgt[index, 3:5], cache=in_place)
+    torch.testing.assert_close(step, model.decode(tgt[index, 3:5], cache=copied), atol=0, rtol=0)
+    swap = torch.tensor([1, 0, 2, 3])  # row 0 reads row 1, which is itself overwritten: copy
+    in_place.reorder(swap, same_memory=True)
+    assert [k.data_ptr() for k in in_place.self_k] != buffers
+
+
+def test_cache_with_beams_keeps_one_memory_row_per_example() -> None:
+    """beams=K: K consecutive rows share one example's cross-attention K/V (stored once), and
+    decode exactly as a cache with the memory repeated K times; whole examples can leave."""
+    model = tiny()
+    src = tokens(3, 6)
+    src[1, 4:] = PAD
+    memory, mask = model.encode(src), src != PAD
+    tgt = tokens(6, 5, seed=11)
+    shared = model.new_cache(6, 5, memory, mask, beams=2)
+    repeated = model.new_cache(6, 5, memory.repeat_interleave(2, 0), mask.repeat_interleave(2, 0))
+    assert shared.cross_k is not None and shared.cross_k[0].size(0) == 3
+    for cache in (shared, repeated):
+        model.decode(tgt[:, :2], cache=cache)
+    keep = torch.tensor([4, 5, 0, 1])  # example 2 then example 0; example 1 is done
+    shared.reorder(keep)
+    repeated.reorder(keep)
+    assert shared.cross_k[0].size(0) == 2 and shared.batch_size == 4
+    torch.testing.assert_close(shared.memory_mask, mask[torch.tensor([2, 0])])
+    got = model.decode(tgt[keep, 2:4], cache=shared)
+    torch.testing.assert_close(got, model.decode(tgt[keep, 2:4], cache=repeated), atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="multiple of beams"):
+        model.new_cache(5, 5, memory, mask, beams=2)
+
+
 def test_lm_logits_without_autograd_follows_weight_changes() -> None:
     """Decoding scores against a cached (C, V) copy of the embedding; it must never go stale."""
     model = tiny()

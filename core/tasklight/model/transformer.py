@@ -82,19 +82,26 @@ def _additive(mask: Tensor | None, dtype: torch.dtype) -> Tensor | None:
 
 
 def _attention(
-    q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: float, is_causal: bool = False
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None,
+    dropout_p: float,
+    is_causal: bool = False,
+    small: bool = False,
 ) -> Tensor:
-    """SDPA, except for one query position without dropout (a decoding step), where plain
-    matmuls beat the fused CPU kernel. q (B, H, T, Dh), k and v (B, H, L, Dh) -> (B, H, T, Dh)."""
-    if q.size(2) != 1 or dropout_p > 0 or is_causal:
+    """SDPA, except for one query position (or ``small``: a few, the beams of one example)
+    without dropout, a decoding step, where plain matmuls beat the fused CPU kernel.
+    q (B, H, T, Dh), k and v (B, H, L, Dh) -> (B, H, T, Dh)."""
+    if not (q.size(2) == 1 or small) or dropout_p > 0 or is_causal:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal)
-    scores = (q * q.size(-1) ** -0.5) @ k.transpose(-2, -1)  # (B, H, 1, L)
+    scores = (q * q.size(-1) ** -0.5) @ k.transpose(-2, -1)  # (B, H, T, L)
     if mask is not None:
         if mask.dtype == torch.bool:
             scores = scores.masked_fill(~mask, -math.inf)
         else:
             scores = scores + mask.to(scores.dtype)
-    return scores.softmax(dim=-1) @ v  # (B, H, 1, Dh)
+    return scores.softmax(dim=-1) @ v  # (B, H, T, Dh)
 
 
 def _split_heads(x: Tensor, n_heads: int) -> Tensor:
@@ -114,7 +121,9 @@ class DecoderCache:
     instead of concatenating. Cross-attention K/V depend only on the encoder output, so they are
     computed once when the cache is built. ``length`` counts the tokens already written.
     Reordering rows (beam search, finished rows leaving) copies only the ``length`` tokens
-    written so far, into a spare buffer kept from the previous reorder: no allocation per step.
+    written so far: in place when the rows that are read keep their contents (beam search
+    arranges that), otherwise into a spare buffer kept from the previous reorder.
+    With ``beams`` > 1, each group of ``beams`` consecutive rows reads one encoder output.
     """
 
     def __init__(
@@ -126,12 +135,16 @@ class DecoderCache:
         memory_mask: Tensor | None,
         batch_size: int,
         max_len: int,
+        beams: int = 1,
     ) -> None:
         self.self_k = self_k  # per decoder layer: (B, H, max_len, Dh)
         self.self_v = self_v
-        self.cross_k = cross_k  # per decoder layer: (B, H, S, Dh); None without cross-attention
+        self.cross_k = cross_k  # per decoder layer: (B / beams, H, S, Dh); None without cross-attention
         self.cross_v = cross_v
-        self.memory_mask = memory_mask  # (B, S) bool, True = real source token
+        self.memory_mask = memory_mask  # (B / beams, S) bool, True = real source token
+        # Rows come in groups of ``beams`` (the beams of one example) that share one memory
+        # row: cross-attention K/V are stored once per example, not once per beam.
+        self.beams = beams
         dtype = cross_k[0].dtype if cross_k else torch.float32
         # (B, 1, 1, S) additive 0 / -inf, or None: built once, not converted at every step.
         self.cross_attn_mask = _additive(_key_padding_mask(memory_mask), dtype)
@@ -165,15 +178,20 @@ class DecoderCache:
         K/V and mask are then left where they are instead of being copied.
         """
 
-        def select(t: Tensor) -> Tensor:
-            return t.index_select(0, index.to(t.device))
-
+        if same_memory and self._reorder_in_place(index):
+            return
         self.self_k = self._reorder_written(self.self_k, self._spare_k, index)
         self.self_v = self._reorder_written(self.self_v, self._spare_v, index)
         if same_memory:
             if index.numel() != self.batch_size:
                 raise ValueError("same_memory reorder must keep the number of rows")
             return
+        # Memory rows: with beams, rows move in whole groups; follow the first row of each.
+        rows = index if self.beams == 1 else index.view(-1, self.beams)[:, 0] // self.beams
+
+        def select(t: Tensor) -> Tensor:
+            return t.index_select(0, rows.to(t.device))
+
         if self.cross_k is not None and self.cross_v is not None:
             self.cross_k = [select(t) for t in self.cross_k]
             self.cross_v = [select(t) for t in self.cross_v]
@@ -182,6 +200,41 @@ class DecoderCache:
         if self.cross_attn_mask is not None:
             self.cross_attn_mask = select(self.cross_attn_mask)
         self.batch_size = int(index.numel())
+
+    def expand(self, beams: int) -> None:
+        """Each row becomes ``beams`` consecutive copies (beam search after its first step);
+        every group of ``beams`` rows then reads the one cross-attention K/V of its example."""
+        if self.beams != 1:
+            raise ValueError("expand() needs a cache of one row per example")
+        index = torch.arange(self.batch_size, device=self.self_k[0].device).repeat_interleave(beams)
+        for buffers in (self.self_k, self.self_v):
+            for i, buffer in enumerate(buffers):
+                grown = buffer.new_empty((index.numel(), *buffer.shape[1:]))  # (B*beams, H, max_len, Dh)
+                grown[:, :, : self.length] = buffer[:, :, : self.length].index_select(0, index)
+                buffers[i] = grown
+        self._spare_k = [None] * len(self.self_k)
+        self._spare_v = [None] * len(self.self_v)
+        self.batch_size, self.beams = int(index.numel()), beams
+
+    def _reorder_in_place(self, index: Tensor) -> bool:
+        """Rows ``index`` in place when every row that is copied from keeps its own contents
+        (``index[index] == index``): then only the rows that change are written, straight from
+        their sources, and no second buffer is needed. Beam search arranges its beams so
+        (a beam's first continuation stays in its row). Returns False where it does not hold."""
+        if index.numel() != self.batch_size or any(
+            b.requires_grad and torch.is_grad_enabled() for b in self.self_k
+        ):
+            return False
+        index = index.to(self.self_k[0].device)
+        if not bool((index[index] == index).all()):
+            return False
+        moved = (index != torch.arange(index.numel(), device=index.device)).nonzero().squeeze(1)
+        if moved.numel() and self.length:
+            sources = index[moved]
+            for buffer in (*self.self_k, *self.self_v):
+                written = buffer[:, :, : self.length]  # (B, H, L, Dh)
+                written.index_copy_(0, moved, written.index_select(0, sources))
+        return True
 
     def _reorder_written(self, buffers: list[Tensor], spares: list[Tensor | None], index: Tensor) -> list[Tensor]:
         """Rows ``index`` of each (B, H, max_len, Dh) buffer, only [:length] copied, written into
@@ -249,7 +302,14 @@ class CrossAttention(nn.Module):
         k, v = self.kv(memory).split(memory.size(-1), dim=2)
         return _split_heads(k, self.n_heads), _split_heads(v, self.n_heads)
 
-    def forward(self, x: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, beams: int = 1) -> Tensor:
+        """x (B, T, C); k, v (B / beams, H, S, Dh); mask (B / beams, 1, 1, S) or None."""
+        if beams > 1:  # the queries of an example's beams side by side, against its one memory
+            B, T, C = x.shape
+            q = self.q(x).view(B // beams, beams * T, self.n_heads, C // self.n_heads).transpose(1, 2)
+            y = _attention(q, k, v, mask, 0.0, small=True)  # (B / beams, H, beams * T, Dh)
+            y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
+            return self.dropout(self.proj(y))
         q = _split_heads(self.q(x), self.n_heads)  # (B, H, T, Dh)
         y = _attention(q, k, v, mask, self.attention_dropout if self.training else 0.0)  # (B, H, T, Dh)
         return self.dropout(self.proj(_merge_heads(y)))  # (B, T, C)
@@ -289,12 +349,13 @@ class Block(nn.Module):
         layer: int = 0,
         cross_kv: tuple[Tensor, Tensor] | None = None,
         cross_mask: Tensor | None = None,
+        beams: int = 1,
     ) -> Tensor:
         x = x + self.self_attn(self.ln_self(x), self_mask, is_causal, cache, layer)  # (B, T, C)
         if self.cross_attn is not None and self.ln_cross is not None:
             if cross_kv is None:
                 raise ValueError("this block has cross-attention and needs encoder keys/values")
-            x = x + self.cross_attn(self.ln_cross(x), *cross_kv, cross_mask)
+            x = x + self.cross_attn(self.ln_cross(x), *cross_kv, cross_mask, beams)
         return x + self.ff(self.ln_ff(x))
 
 
@@ -417,6 +478,7 @@ class Transformer(nn.Module):
                 layer=i,
                 cross_kv=cross_kv,
                 cross_mask=cross_mask,
+                beams=cache.beams if cache is not None else 1,
             )
         if cache is not None:
             cache.length += T  # every layer has appended its T new positions
@@ -444,11 +506,13 @@ class Transformer(nn.Module):
         max_len: int,
         memory: Tensor | None = None,
         memory_mask: Tensor | None = None,
+        beams: int = 1,
     ) -> DecoderCache:
         """Empty decoder cache for ``batch_size`` rows and at most ``max_len`` tokens.
 
-        For encoder-decoder, ``memory`` (B, S, C) is projected to cross-attention K/V here,
-        once, instead of at every decoding step.
+        For encoder-decoder, ``memory`` (B / beams, S, C) is projected to cross-attention K/V
+        here, once, instead of at every decoding step. ``beams`` > 1: rows come in groups of
+        ``beams`` consecutive rows (beam search) that all read the same memory row.
         """
         if self.decoder is None:
             raise RuntimeError(f"new_cache() needs a decoder; this model is {self.config.shape}")
@@ -459,8 +523,10 @@ class Transformer(nn.Module):
             raise ValueError("encoder-decoder new_cache() needs memory (the encoder output)")
         if not cross and memory is not None:
             raise ValueError("decoder-only model has no cross-attention; pass memory=None")
-        if memory is not None and memory.size(0) != batch_size:
-            raise ValueError(f"memory has {memory.size(0)} rows, expected batch_size {batch_size}")
+        if beams < 1 or batch_size % beams:
+            raise ValueError(f"batch_size {batch_size} must be a multiple of beams {beams}")
+        if memory is not None and memory.size(0) * beams != batch_size:
+            raise ValueError(f"memory has {memory.size(0)} rows, expected {batch_size // beams}")
 
         H = self.config.n_heads
         buffer_shape = (batch_size, H, max_len, self.config.d_model // H)  # (B, H, max_len, Dh)
@@ -473,9 +539,11 @@ class Transformer(nn.Module):
             cross_k, cross_v = [], []
             for block in self.decoder.blocks:
                 k, v = block.cross_attn.memory_kv(memory)  # (B, H, S, Dh) each
-                cross_k.append(k)
-                cross_v.append(v)
-        return DecoderCache(self_k, self_v, cross_k, cross_v, memory_mask, batch_size, max_len)
+                # Contiguous, so each step's q @ k^T and p @ v fold (B, H) without a copy:
+                # as views of the (B, S, 2C) projection, every step copied them again.
+                cross_k.append(k.contiguous())
+                cross_v.append(v.contiguous())
+        return DecoderCache(self_k, self_v, cross_k, cross_v, memory_mask, batch_size, max_len, beams)
 
     def forward(self, src_ids: Tensor | None = None, tgt_ids: Tensor | None = None) -> Tensor:
         """Convenience: (B, T, V) logits of the model's last stack.
