@@ -4,12 +4,12 @@ Thin layers over :mod:`tasklight.runner`, exactly as the ``platform`` commands a
 
     import tasklight
 
-    record = tasklight.run("intent", out="runs/intent-demo", set={"trainer.threads": 1})
-    print(record["metrics"]["accuracy"]["value"])
+    record = tasklight.run(TASK, out="runs/demo", set={"trainer.threads": 1})
+    print(record["primary_metric"], record["metrics"])
 
-    model = tasklight.load("runs/intent-demo")
-    model.predict("wake me up at seven")          # one input  -> one record (dict)
-    model.predict(["play jazz", {"text": "..."}])  # a list     -> a list of records
+    model = tasklight.load("runs/demo")
+    model.predict("some input text")               # one input  -> one record (dict)
+    model.predict(["a text", {"field": "..."}])    # a list     -> a list of records
 
 ``predict`` takes what ``platform predict`` takes (a text, or a JSON object with the
 task's fields) and returns the objects ``platform predict`` prints.
@@ -46,7 +46,7 @@ class Model:
 
     @property
     def task(self) -> str:
-        """The task's name, e.g. ``"intent"``."""
+        """The name of the run's task."""
         return str(self._loaded.task.name)
 
     @property

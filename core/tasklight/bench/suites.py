@@ -9,10 +9,10 @@ configuration, trained under a fixed budget, once per seed::
     set = ["trainer.threads=1"]        # --set overrides for every entry
 
     [[suites.mine.entries]]
-    name = "multi30k-en-de"            # unique in the suite (default: the task's name)
-    task = "translation"
-    data = "../shared/data/translation/multi30k"   # --data (default "demo"), relative to the current directory
-    set = ["data.src=en", "data.tgt=de", "data.test=test_2016_flickr"]
+    name = "my-entry"                  # unique in the suite (default: the task's name)
+    task = "TASK"                      # a task name, as `platform tasks` lists them
+    data = "path/to/data"              # --data (default "demo"), relative to the current directory
+    set = ["data.test=test"]
     preset = "small"                   # model.preset
     max_time = "00:00:08:00"           # the budget: max_time, max_steps and/or max_epochs (one is required)
 """
