@@ -86,7 +86,7 @@ class Model:
     def info(self) -> dict[str, Any]:
         """Task, model size, the run's test metrics and the versions in use."""
         from tasklight.plugins import get_platform
-        from tasklight.record import _model, _versions
+        from tasklight.record import library_versions_of, model_summary
 
         loaded = self._loaded
         task = loaded.task
@@ -94,12 +94,12 @@ class Model:
         return {
             "task": {"name": task.name, "version": task.version, "shape": task.shape},
             "run_dir": str(self.run_dir),
-            "model": {**_model(loaded.system), "preset": loaded.config["model.preset"]},
+            "model": {**model_summary(loaded.system), "preset": loaded.config["model.preset"]},
             "metrics": record.get("metrics", {}),
             "primary_metric": record.get("primary_metric", task.metrics[0]),
             "dataset": record.get("dataset", {}),
             "decoding": loaded.config.section("decoding"),
-            "versions": _versions(task, get_platform()),
+            "versions": library_versions_of(task, get_platform()),
             "trained_with": record.get("versions", {}),
         }
 

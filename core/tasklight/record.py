@@ -31,7 +31,7 @@ def _dataset(task: Task, data: str, split: Split) -> dict[str, Any]:
     }
 
 
-def _versions(task: Task, platform: Platform) -> dict[str, Any]:
+def library_versions_of(task: Task, platform: Platform) -> dict[str, Any]:
     plugins = {name: info.version for name, info in platform.plugins.items() if not info.errors}
     metrics = {name: platform.metrics.get(name) for name in task.metrics}
     return library_versions(metrics, plugins)
@@ -49,7 +49,7 @@ def _scored(task: Task, platform: Platform, data: str, split: Split, scores: dic
     }
 
 
-def _model(system: Any) -> dict[str, Any]:
+def model_summary(system: Any) -> dict[str, Any]:
     cfg = system.hparams.model
     return {**cfg, "parameters": system.model.num_parameters()}
 
@@ -73,7 +73,7 @@ def build_record(
     accelerator = "gpu" if trainer.strategy.root_device.type == "cuda" else trainer.strategy.root_device.type
     return {
         **_scored(task, platform, data, split, scores),
-        "model": {**_model(system), "preset": config["model.preset"]},
+        "model": {**model_summary(system), "preset": config["model.preset"]},
         "training": {
             "seed": config["run.seed"],
             "steps": steps,
@@ -91,7 +91,7 @@ def build_record(
         },
         "decoding": config.section("decoding"),
         "hardware": hardware(accelerator, trainer.world_size),
-        "versions": _versions(task, platform),
+        "versions": library_versions_of(task, platform),
         "git_commit": git_commit(),
         "tasklight_version": version_of("tasklight"),
         "date": now(),
@@ -102,11 +102,11 @@ def eval_record(loaded: Any, platform: Platform, data: str, split: Split, scores
     device = next(loaded.system.parameters()).device.type
     return {
         **_scored(loaded.task, platform, data, split, scores),
-        "model": {**_model(loaded.system), "preset": loaded.config["model.preset"]},
+        "model": {**model_summary(loaded.system), "preset": loaded.config["model.preset"]},
         "training": {"seed": loaded.config["run.seed"], "run_dir": str(loaded.run_dir)},
         "decoding": loaded.config.section("decoding"),
         "hardware": hardware("gpu" if device == "cuda" else device, 1),
-        "versions": _versions(loaded.task, platform),
+        "versions": library_versions_of(loaded.task, platform),
         "git_commit": git_commit(),
         "date": now(),
     }
