@@ -162,14 +162,24 @@ def test_dropout_only_in_training() -> None:
     assert not torch.equal(model(src, tgt), model(src, tgt))
 
 
+@pytest.mark.parametrize("autograd", [True, False], ids=["autograd", "inference"])
 @pytest.mark.parametrize("shape", ["encoder-decoder", "decoder-only"])
-def test_cached_decode_matches_full_recompute(shape: str) -> None:
+def test_cached_decode_matches_full_recompute(shape: str, autograd: bool) -> None:
+    """Without autograd, single tokens take the decoding-step path (``_decode_step``) and the
+    much-padded source is encoded on its real tokens only: both must agree with the plain path."""
+    with torch.set_grad_enabled(autograd):
+        _cached_decode_matches_full_recompute(shape)
+
+
+def _cached_decode_matches_full_recompute(shape: str) -> None:
     model = tiny(shape)
     src = tokens(3, 6)
-    src[1, 4:] = PAD
+    src[1, 3:] = PAD
     tgt = tokens(3, 9, seed=7)
     memory, mask = (model.encode(src), src != PAD) if shape == "encoder-decoder" else (None, None)
-    full = model.decode(tgt, memory, mask)  # (B, T, C)
+    with torch.enable_grad():  # the reference: the plain path, every position computed
+        reference_memory = model.encode(src) if shape == "encoder-decoder" else None
+        full = model.decode(tgt, reference_memory, mask).detach()  # (B, T, C)
 
     cache = model.new_cache(3, 9, memory, mask)
     assert isinstance(cache, DecoderCache)
@@ -296,3 +306,39 @@ def test_lm_logits_without_autograd_follows_weight_changes() -> None:
         model.load_state_dict({k: v * 0.5 if k == "embed.weight" else v for k, v in model.state_dict().items()})
         torch.testing.assert_close(model.lm_logits(hidden), expected)
     assert model.lm_logits(hidden).grad_fn is not None  # with autograd: the plain, differentiable path
+
+
+def test_encoder_runs_position_wise_work_on_real_tokens_only_without_autograd() -> None:
+    """Inference packs the real tokens of a much-padded batch (``_RealTokens``): the states of
+    real tokens equal the padded computation's, and padding positions hold zeros."""
+    model = tiny("encoder-only")
+    src = tokens(4, 9)
+    src[0, 2:], src[2, 5:], src[3, 1:] = PAD, PAD, PAD
+    real = src != PAD
+    padded_path = model.encode(src).detach()  # autograd on: every position computed
+    with torch.no_grad():
+        packed_path = model.encode(src)
+    torch.testing.assert_close(packed_path[real], padded_path[real], atol=1e-5, rtol=1e-5)
+    assert torch.equal(packed_path[~real], torch.zeros_like(packed_path[~real]))
+    assert not torch.equal(padded_path[~real], torch.zeros_like(padded_path[~real]))  # it did differ
+
+
+def test_linear_inference_copy_follows_weight_changes() -> None:
+    """Small inputs without autograd multiply by a cached (in, out) copy of the weight; an
+    optimizer-style in-place update or a loaded state dict must replace it."""
+    model = tiny()
+    assert model.decoder is not None
+    linear = model.decoder.blocks[0].ff.fc
+    x = torch.randn(5, 32)
+
+    def plain() -> torch.Tensor:
+        return torch.nn.functional.linear(x, linear.weight, linear.bias).detach()
+
+    with torch.no_grad():
+        torch.testing.assert_close(linear(x), plain())
+        linear.weight.mul_(-3.0)
+        torch.testing.assert_close(linear(x), plain())
+    with torch.inference_mode():
+        model.load_state_dict({k: v + 1 for k, v in model.state_dict().items()})
+        torch.testing.assert_close(linear(x), plain())
+    assert linear(x).grad_fn is not None  # with autograd: the plain, differentiable F.linear

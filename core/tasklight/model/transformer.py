@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -104,6 +104,32 @@ def _attention(
     return scores.softmax(dim=-1) @ v  # (B, H, T, Dh)
 
 
+class _RealTokens:
+    """The real (non-padding) tokens of a padded (B, S) batch, for running the position-wise
+    work of a stack (LayerNorms, projections, feed-forward: nearly all of its FLOPs) on them
+    alone. Only attention needs the padded (B, S) layout back. Worth it when much of the
+    batch is padding, as when sources of different lengths are encoded for decoding."""
+
+    def __init__(self, real: Tensor) -> None:
+        self.batch, self.length = real.shape
+        self.index = real.flatten().nonzero().squeeze(1)  # (n,) flat positions b * S + s
+
+    @staticmethod
+    def worth_it(real: Tensor) -> bool:
+        """Without autograd only (the gather and scatter would also be differentiated), and
+        when at least 1/8 of the batch is padding, so the bookkeeping costs less than it saves."""
+        return not torch.is_grad_enabled() and int(real.sum()) <= real.numel() * 7 // 8
+
+    def pack(self, x: Tensor) -> Tensor:
+        """(B, S, D) -> (n, D): the real tokens' rows."""
+        return x.reshape(self.batch * self.length, x.size(-1)).index_select(0, self.index)
+
+    def unpack(self, x: Tensor) -> Tensor:
+        """(n, D) -> (B, S, D), zeros at padding."""
+        out = x.new_zeros(self.batch * self.length, x.size(-1)).index_copy_(0, self.index, x)
+        return out.view(self.batch, self.length, x.size(-1))
+
+
 def _split_heads(x: Tensor, n_heads: int) -> Tensor:
     B, T, C = x.shape
     return x.view(B, T, n_heads, C // n_heads).transpose(1, 2)  # (B, H, T, Dh)
@@ -112,6 +138,39 @@ def _split_heads(x: Tensor, n_heads: int) -> Tensor:
 def _merge_heads(x: Tensor) -> Tensor:
     B, H, T, Dh = x.shape
     return x.transpose(1, 2).reshape(B, T, H * Dh)  # (B, T, C)
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` (same parameters, same checkpoints) with a faster product for the few
+    rows of a decoding step.
+
+    Without autograd and for at most ``SMALL_ROWS`` rows, the input is multiplied by a
+    contiguous (in, out) copy of the weight, made once and reused until the weight changes:
+    on CPU (MKL, fp32, 32 rows x 256) that is 1.25-1.35x faster than ``F.linear`` with the
+    (out, in) layout; for a few hundred rows the two are equal, so larger inputs (training,
+    encoding) keep the plain path and no copy is made for layers that never see small inputs.
+    """
+
+    SMALL_ROWS = 64
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 2 or x.size(0) > self.SMALL_ROWS or (self.weight.requires_grad and torch.is_grad_enabled()):
+            return F.linear(x, self.weight, self.bias)
+        return torch.addmm(self.bias, x, self.weight_t()) if self.bias is not None else x @ self.weight_t()
+
+    def weight_t(self) -> Tensor:
+        """The weight as a contiguous (in, out) tensor, for inference. The copy is kept (not
+        as a buffer: never saved) and made again whenever the weight is updated, loaded,
+        cast or moved, which is checked at every call."""
+        weight = self.weight
+        key = (weight.data_ptr(), weight._version, weight.dtype)
+        if self._weight_t_key != key:
+            self._weight_t = weight.detach().t().contiguous()
+            self._weight_t_key = key
+        return self._weight_t
+
+    _weight_t: Tensor
+    _weight_t_key: tuple[int, int, torch.dtype] | None = None
 
 
 class DecoderCache:
@@ -139,7 +198,10 @@ class DecoderCache:
     ) -> None:
         self.self_k = self_k  # per decoder layer: (B, H, max_len, Dh)
         self.self_v = self_v
-        self.cross_k = cross_k  # per decoder layer: (B / beams, H, S, Dh); None without cross-attention
+        # Per decoder layer, None without cross-attention: keys transposed, (B / beams, H, Dh, S),
+        # so the scores of a step are one plain batched matmul (3x faster than through a
+        # transposed view when 4 beams query together); values (B / beams, H, S, Dh).
+        self.cross_k = cross_k
         self.cross_v = cross_v
         self.memory_mask = memory_mask  # (B / beams, S) bool, True = real source token
         # Rows come in groups of ``beams`` (the beams of one example) that share one memory
@@ -151,6 +213,7 @@ class DecoderCache:
         self.batch_size = batch_size
         self.max_len = max_len
         self.length = 0
+        self.step_layers: list[Any] | None = None  # the model's tensors for decoding steps
         self._spare_k: list[Tensor | None] = [None] * len(self_k)  # buffers to reorder into
         self._spare_v: list[Tensor | None] = [None] * len(self_v)
 
@@ -264,8 +327,8 @@ class SelfAttention(nn.Module):
         C = config.d_model
         self.n_heads = config.n_heads
         self.attention_dropout = config.attention_dropout
-        self.qkv = nn.Linear(C, 3 * C)  # fused projection, one matmul for q, k and v
-        self.proj = nn.Linear(C, C)
+        self.qkv = Linear(C, 3 * C)  # fused projection, one matmul for q, k and v
+        self.proj = Linear(C, C)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
@@ -275,15 +338,21 @@ class SelfAttention(nn.Module):
         is_causal: bool = False,
         cache: DecoderCache | None = None,
         layer: int = 0,
+        tokens: _RealTokens | None = None,
     ) -> Tensor:
+        """x (B, T, C), or (n, C) the real tokens only when ``tokens`` says where they sit."""
         C = x.size(-1)
-        q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
-        q, k, v = (_split_heads(t, self.n_heads) for t in (q, k, v))  # 3 x (B, H, T, Dh)
+        qkv = self.qkv(x)  # (B, T, 3C) or (n, 3C)
+        if tokens is not None:
+            qkv = tokens.unpack(qkv)  # (B, T, 3C), zeros at padding (masked as keys)
+        q, k, v = (_split_heads(t, self.n_heads) for t in qkv.split(C, dim=2))  # 3 x (B, H, T, Dh)
         if cache is not None:
             k, v = cache.append(layer, k, v)  # (B, H, L+T, Dh): everything decoded so far
         dropout_p = self.attention_dropout if self.training else 0.0
-        y = _attention(q, k, v, mask, dropout_p, is_causal)  # (B, H, T, Dh)
-        return self.dropout(self.proj(_merge_heads(y)))  # (B, T, C)
+        y = _merge_heads(_attention(q, k, v, mask, dropout_p, is_causal))  # (B, T, C)
+        if tokens is not None:
+            y = tokens.pack(y)  # (n, C)
+        return self.dropout(self.proj(y))
 
 
 class CrossAttention(nn.Module):
@@ -292,14 +361,16 @@ class CrossAttention(nn.Module):
         C = config.d_model
         self.n_heads = config.n_heads
         self.attention_dropout = config.attention_dropout
-        self.q = nn.Linear(C, C)
-        self.kv = nn.Linear(C, 2 * C)  # separate from q: k/v come from the encoder, once per source
-        self.proj = nn.Linear(C, C)
+        self.q = Linear(C, C)
+        self.kv = Linear(C, 2 * C)  # separate from q: k/v come from the encoder, once per source
+        self.proj = Linear(C, C)
         self.dropout = nn.Dropout(config.dropout)
 
-    def memory_kv(self, memory: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, S, C) encoder output -> keys and values, each (B, H, S, Dh)."""
-        k, v = self.kv(memory).split(memory.size(-1), dim=2)
+    def memory_kv(self, memory: Tensor, tokens: _RealTokens | None = None) -> tuple[Tensor, Tensor]:
+        """(B, S, C) encoder output -> keys and values, each (B, H, S, Dh). With ``tokens``,
+        only the real source tokens are projected (padding keys are masked anyway)."""
+        kv = self.kv(memory) if tokens is None else tokens.unpack(self.kv(tokens.pack(memory)))
+        k, v = kv.split(memory.size(-1), dim=2)
         return _split_heads(k, self.n_heads), _split_heads(v, self.n_heads)
 
     def forward(self, x: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, beams: int = 1) -> Tensor:
@@ -318,9 +389,9 @@ class CrossAttention(nn.Module):
 class FeedForward(nn.Module):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
-        self.fc = nn.Linear(config.d_model, config.d_ff)
+        self.fc = Linear(config.d_model, config.d_ff)
         self.act = nn.GELU()
-        self.proj = nn.Linear(config.d_ff, config.d_model)
+        self.proj = Linear(config.d_ff, config.d_model)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -350,8 +421,10 @@ class Block(nn.Module):
         cross_kv: tuple[Tensor, Tensor] | None = None,
         cross_mask: Tensor | None = None,
         beams: int = 1,
+        tokens: _RealTokens | None = None,
     ) -> Tensor:
-        x = x + self.self_attn(self.ln_self(x), self_mask, is_causal, cache, layer)  # (B, T, C)
+        """x (B, T, C); or, encoder blocks only, (n, C) the real tokens that ``tokens`` locates."""
+        x = x + self.self_attn(self.ln_self(x), self_mask, is_causal, cache, layer, tokens)
         if self.cross_attn is not None and self.ln_cross is not None:
             if cross_kv is None:
                 raise ValueError("this block has cross-attention and needs encoder keys/values")
@@ -368,6 +441,44 @@ class Stack(nn.Module):
         self.blocks = nn.ModuleList(Block(config, cross_attention) for _ in range(n_layers))
         # Pre-norm leaves the residual stream un-normalized; normalize once at the end.
         self.ln_f = nn.LayerNorm(config.d_model)
+
+
+def _add_linear(x: Tensor, y: Tensor, linear: tuple[Tensor, Tensor]) -> None:
+    """x += y @ weight + bias, in place: the residual stream is the product's accumulator,
+    so a decoding step allocates and copies nothing for it."""
+    x.addmm_(y, linear[0]).add_(linear[1])
+
+
+class _StepLayer(NamedTuple):
+    """One decoder layer's tensors, as a decoding step reads them (see ``_decode_step``).
+    Linear weights are (in, out) copies; the cross-attention fields are None without it."""
+
+    ln_self: tuple[Tensor, Tensor]  # LayerNorm weight, bias
+    qkv: tuple[Tensor, Tensor]  # weight (C, 3C), bias
+    self_proj: tuple[Tensor, Tensor]
+    ln_cross: tuple[Tensor, Tensor] | None
+    cross_q: tuple[Tensor, Tensor] | None
+    cross_proj: tuple[Tensor, Tensor] | None
+    ln_ff: tuple[Tensor, Tensor]
+    fc: tuple[Tensor, Tensor]
+    ff_proj: tuple[Tensor, Tensor]
+
+    @staticmethod
+    def of(block: Block) -> _StepLayer:
+        def ln(m: nn.LayerNorm) -> tuple[Tensor, Tensor]:
+            return m.weight, m.bias
+
+        def linear(m: Linear) -> tuple[Tensor, Tensor]:
+            return m.weight_t(), m.bias
+
+        cross, ln_cross = block.cross_attn, block.ln_cross
+        return _StepLayer(
+            ln(block.ln_self), linear(block.self_attn.qkv), linear(block.self_attn.proj),
+            ln(ln_cross) if ln_cross is not None else None,
+            linear(cross.q) if cross is not None else None,
+            linear(cross.proj) if cross is not None else None,
+            ln(block.ln_ff), linear(block.ff.fc), linear(block.ff.proj),
+        )
 
 
 class Transformer(nn.Module):
@@ -390,7 +501,7 @@ class Transformer(nn.Module):
         with torch.no_grad():
             self.embed.weight[config.pad_id].zero_()  # pad embeds to nothing, scores 0 when tied
         self._lm_head_t: Tensor | None = None  # see lm_logits; not a buffer, never saved
-        self._lm_head_key: tuple[Any, ...] | None = None
+        self._lm_head_key: tuple[int, int, torch.dtype] | None = None
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -410,14 +521,24 @@ class Transformer(nn.Module):
         return self.drop(self.embed(ids) + pos_table(pos))  # (B, T, C) + (T, C)
 
     def encode(self, src_ids: Tensor) -> Tensor:
-        """(B, S) token ids -> (B, S, C) encoder states; padding (pad_id) is masked out as keys."""
+        """(B, S) token ids -> (B, S, C) encoder states; padding (pad_id) is masked out as keys.
+
+        States at padding positions mean nothing (zeros without autograd): mask them."""
         if self.encoder is None:
             raise RuntimeError(f"encode() needs an encoder; this model is {self.config.shape}")
-        mask = _key_padding_mask(src_ids != self.config.pad_id)  # (B, 1, 1, S) or None
+        real = src_ids != self.config.pad_id  # (B, S)
+        mask = _key_padding_mask(real)  # (B, 1, 1, S) or None
         x = self._embed(src_ids, self.encoder.pos, 0)  # (B, S, C)
+        if mask is None or not _RealTokens.worth_it(real):
+            for block in self.encoder.blocks:
+                x = block(x, self_mask=mask)
+            return self.encoder.ln_f(x)
+        # Inference on a much-padded batch: every position-wise step on real tokens only.
+        tokens = _RealTokens(real)
+        x = tokens.pack(x)  # (n, C)
         for block in self.encoder.blocks:
-            x = block(x, self_mask=mask)
-        return self.encoder.ln_f(x)
+            x = block(x, self_mask=mask, tokens=tokens)
+        return tokens.unpack(self.encoder.ln_f(x))  # (B, S, C), zeros at padding
 
     def decode(
         self,
@@ -444,6 +565,8 @@ class Transformer(nn.Module):
             if not cross and memory is not None:
                 raise ValueError("decoder-only model has no cross-attention; pass memory=None")
             cross_mask = _key_padding_mask(memory_mask) if cross else None
+        elif T == 1 and not self.training and not torch.is_grad_enabled():
+            return self._decode_step(tgt_ids, cache)
         else:
             start = cache.length
             cross_mask = cache.cross_attn_mask
@@ -467,7 +590,7 @@ class Transformer(nn.Module):
             cross_kv: tuple[Tensor, Tensor] | None = None
             if cross:
                 if cache is not None and cache.cross_k is not None and cache.cross_v is not None:
-                    cross_kv = (cache.cross_k[i], cache.cross_v[i])  # precomputed once
+                    cross_kv = (cache.cross_k[i].transpose(-2, -1), cache.cross_v[i])  # precomputed once
                 elif memory is not None and block.cross_attn is not None:
                     cross_kv = block.cross_attn.memory_kv(memory)
             x = block(
@@ -484,6 +607,51 @@ class Transformer(nn.Module):
             cache.length += T  # every layer has appended its T new positions
         return self.decoder.ln_f(x)
 
+    def _decode_step(self, tgt_ids: Tensor, cache: DecoderCache) -> Tensor:
+        """``decode`` of one new token per row, in eval mode: (B, 1) -> (B, 1, C).
+
+        The blocks' arithmetic (pre-norm self-attention over the cache, cross-attention,
+        feed-forward), written over the decoder's tensors gathered once per cache: at decoding
+        batch sizes the ~50 module calls and attribute lookups of the general path took 0.4 ms
+        of a 2.5 ms step (batch 32, CPU). Tests hold it to the general path token for token.
+        """
+        assert self.decoder is not None
+        if cache.step_layers is None:
+            cache.step_layers = [_StepLayer.of(block) for block in self.decoder.blocks]  # type: ignore[arg-type]
+        B, C = tgt_ids.size(0), self.config.d_model
+        H, t = self.config.n_heads, cache.length
+        Dh = C // H
+        if t >= self.config.max_positions or t >= cache.max_len:
+            raise ValueError(f"decoding position {t} is past max_positions or the cache's max_len")
+        scale = Dh**-0.5
+        x = F.embedding(tgt_ids[:, 0], self.embed.weight) + self.decoder.pos.weight[t]  # (B, C)
+        for i, w in enumerate(cache.step_layers):
+            # Self-attention: this position's q, k, v; k and v join the cache.
+            h = F.layer_norm(x, (C,), *w.ln_self)
+            qkv = torch.addmm(w.qkv[1], h, w.qkv[0]).view(B, 3, H, Dh)
+            keys, values = cache.self_k[i], cache.self_v[i]  # (B, H, max_len, Dh)
+            keys[:, :, t], values[:, :, t] = qkv[:, 1], qkv[:, 2]
+            q = (qkv[:, 0] * scale).view(B * H, 1, Dh)
+            k = keys.view(B * H, -1, Dh)[:, : t + 1]  # (B*H, t+1, Dh)
+            v = values.view(B * H, -1, Dh)[:, : t + 1]
+            y = torch.bmm(torch.bmm(q, k.transpose(1, 2)).softmax(-1), v).view(B, C)
+            _add_linear(x, y, w.self_proj)
+            if w.ln_cross is not None and w.cross_q is not None and w.cross_proj is not None:
+                # Cross-attention: the beams of an example side by side against its memory.
+                assert cache.cross_k is not None and cache.cross_v is not None
+                h = F.layer_norm(x, (C,), *w.ln_cross)
+                q = torch.addmm(w.cross_q[1], h, w.cross_q[0]).mul_(scale)
+                q = q.view(B // cache.beams, cache.beams, H, Dh).transpose(1, 2)  # (B/beams, H, beams, Dh)
+                scores = q @ cache.cross_k[i]  # (B/beams, H, beams, S); keys stored transposed
+                if cache.cross_attn_mask is not None:
+                    scores += cache.cross_attn_mask
+                y = scores.softmax(-1) @ cache.cross_v[i]  # (B/beams, H, beams, Dh)
+                _add_linear(x, y.transpose(1, 2).reshape(B, C), w.cross_proj)
+            h = F.layer_norm(x, (C,), *w.ln_ff)
+            _add_linear(x, F.gelu(torch.addmm(w.fc[1], h, w.fc[0])), w.ff_proj)
+        cache.length += 1
+        return F.layer_norm(x, (C,), self.decoder.ln_f.weight, self.decoder.ln_f.bias)[:, None]
+
     def lm_logits(self, hidden: Tensor) -> Tensor:
         """(B, T, C) -> (B, T, V), scored against the tied token embedding.
 
@@ -494,7 +662,7 @@ class Transformer(nn.Module):
         weight = self.embed.weight
         if torch.is_grad_enabled() and weight.requires_grad:
             return F.linear(hidden, weight)
-        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
+        key = (weight.data_ptr(), weight._version, weight.dtype)
         if self._lm_head_key != key:  # new weights (training step, loading, moving): copy again
             self._lm_head_t = weight.detach().t().contiguous()  # (C, V)
             self._lm_head_key = key
@@ -537,11 +705,13 @@ class Transformer(nn.Module):
         cross_v: list[Tensor] | None = None
         if memory is not None:
             cross_k, cross_v = [], []
+            padded = memory_mask is not None and _RealTokens.worth_it(memory_mask)
+            tokens = _RealTokens(memory_mask) if padded and memory_mask is not None else None
             for block in self.decoder.blocks:
-                k, v = block.cross_attn.memory_kv(memory)  # (B, H, S, Dh) each
+                k, v = block.cross_attn.memory_kv(memory, tokens)  # (B, H, S, Dh) each
                 # Contiguous, so each step's q @ k^T and p @ v fold (B, H) without a copy:
                 # as views of the (B, S, 2C) projection, every step copied them again.
-                cross_k.append(k.contiguous())
+                cross_k.append(k.transpose(-2, -1).contiguous())  # (B, H, Dh, S)
                 cross_v.append(v.contiguous())
         return DecoderCache(self_k, self_v, cross_k, cross_v, memory_mask, batch_size, max_len, beams)
 
