@@ -565,8 +565,8 @@ class Transformer(nn.Module):
             if not cross and memory is not None:
                 raise ValueError("decoder-only model has no cross-attention; pass memory=None")
             cross_mask = _key_padding_mask(memory_mask) if cross else None
-        elif T == 1 and not self.training and not torch.is_grad_enabled():
-            return self._decode_step(tgt_ids, cache)
+        elif T == 1 and not (self.training or torch.is_grad_enabled() or torch.is_autocast_enabled(tgt_ids.device.type)):
+            return self._decode_step(tgt_ids, cache)  # fp32 inference: the lean single-position path
         else:
             start = cache.length
             cross_mask = cache.cross_attn_mask
