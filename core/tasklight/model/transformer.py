@@ -630,23 +630,31 @@ class Transformer(nn.Module):
             h = F.layer_norm(x, (C,), *w.ln_self)
             qkv = torch.addmm(w.qkv[1], h, w.qkv[0]).view(B, 3, H, Dh)
             keys, values = cache.self_k[i], cache.self_v[i]  # (B, H, max_len, Dh)
-            keys[:, :, t], values[:, :, t] = qkv[:, 1], qkv[:, 2]
-            q = (qkv[:, 0] * scale).view(B * H, 1, Dh)
+            keys.select(2, t).copy_(qkv.select(1, 1))
+            values.select(2, t).copy_(qkv.select(1, 2))
+            q = (qkv.select(1, 0) * scale).view(B * H, 1, Dh)
             k = keys.view(B * H, -1, Dh)[:, : t + 1]  # (B*H, t+1, Dh)
             v = values.view(B * H, -1, Dh)[:, : t + 1]
             y = torch.bmm(torch.bmm(q, k.transpose(1, 2)).softmax(-1), v).view(B, C)
             _add_linear(x, y, w.self_proj)
             if w.ln_cross is not None and w.cross_q is not None and w.cross_proj is not None:
-                # Cross-attention: the beams of an example side by side against its memory.
+                # Cross-attention: the beams of an example side by side against its memory,
+                # as 3-d batched matmuls (torch.matmul on 4-d tensors dispatches several ops).
                 assert cache.cross_k is not None and cache.cross_v is not None
+                E, beams = B // cache.beams, cache.beams
                 h = F.layer_norm(x, (C,), *w.ln_cross)
-                q = torch.addmm(w.cross_q[1], h, w.cross_q[0]).mul_(scale)
-                q = q.view(B // cache.beams, cache.beams, H, Dh).transpose(1, 2)  # (B/beams, H, beams, Dh)
-                scores = q @ cache.cross_k[i]  # (B/beams, H, beams, S); keys stored transposed
-                if cache.cross_attn_mask is not None:
-                    scores += cache.cross_attn_mask
-                y = scores.softmax(-1) @ cache.cross_v[i]  # (B/beams, H, beams, Dh)
-                _add_linear(x, y.transpose(1, 2).reshape(B, C), w.cross_proj)
+                q = torch.addmm(w.cross_q[1], h, w.cross_q[0]).mul_(scale)  # (B, C)
+                if beams > 1:
+                    q = q.view(E, beams, H, Dh).transpose(1, 2)  # (E, H, beams, Dh)
+                keys, values = cache.cross_k[i], cache.cross_v[i]  # (E, H, Dh, S), (E, H, S, Dh)
+                S = values.size(2)
+                scores = torch.bmm(q.reshape(E * H, beams, Dh), keys.view(E * H, Dh, S))
+                if cache.cross_attn_mask is not None:  # (E, 1, 1, S) additive
+                    scores.view(E, H, beams, S).add_(cache.cross_attn_mask)
+                y = torch.bmm(scores.softmax(-1), values.view(E * H, S, Dh))  # (E*H, beams, Dh)
+                if beams > 1:
+                    y = y.view(E, H, beams, Dh).transpose(1, 2)  # (E, beams, H, Dh)
+                _add_linear(x, y.reshape(B, C), w.cross_proj)
             h = F.layer_norm(x, (C,), *w.ln_ff)
             _add_linear(x, F.gelu(torch.addmm(w.fc[1], h, w.fc[0])), w.ff_proj)
         cache.length += 1
