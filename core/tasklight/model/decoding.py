@@ -236,10 +236,9 @@ def _one_token_at_a_time(
     # Filled with EOS so a row that stops early reads as "tokens, EOS, EOS, ..." at the end.
     out = torch.full((B, max_new), eos_id, dtype=torch.long, device=device)  # (B, max_new)
     alive = torch.arange(B, device=device)  # (N,) example index of each running row
-    everyone = True  # no row has finished yet: alive is arange(B)
     for t in range(max_new):
         tokens = pick(batch.next_logits())  # (N,)
-        if everyone:
+        if tokens.size(0) == B:  # no row has finished: a whole column, no indexed write
             out[:, t] = tokens
         else:
             out[alive, t] = tokens
@@ -250,7 +249,7 @@ def _one_token_at_a_time(
             keep = running.nonzero().squeeze(1)
             if keep.numel() == 0:
                 break
-            alive, tokens, everyone = alive[keep], tokens[keep], False
+            alive, tokens = alive[keep], tokens[keep]
             batch.select(keep)
         batch.push(tokens)
     return [_cut_at_eos(row, eos_id) for row in out.tolist()]

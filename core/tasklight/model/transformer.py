@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -140,37 +140,47 @@ def _merge_heads(x: Tensor) -> Tensor:
     return x.transpose(1, 2).reshape(B, T, H * Dh)  # (B, T, C)
 
 
-class Linear(nn.Linear):
-    """``nn.Linear`` (same parameters, same checkpoints) with a faster product for the few
-    rows of a decoding step.
+class _TransposedCopy:
+    """A contiguous transposed copy of a weight, for inference products: kept (never saved,
+    not a buffer) and made again whenever the weight is updated, loaded, cast or moved,
+    which ``of`` checks on every call (data pointer, version counter, dtype)."""
 
-    Without autograd and for at most ``SMALL_ROWS`` rows, the input is multiplied by a
-    contiguous (in, out) copy of the weight, made once and reused until the weight changes:
-    on CPU (MKL, fp32, 32 rows x 256) that is 1.25-1.35x faster than ``F.linear`` with the
-    (out, in) layout; for a few hundred rows the two are equal, so larger inputs (training,
-    encoding) keep the plain path and no copy is made for layers that never see small inputs.
+    def __init__(self) -> None:
+        self._copy: Tensor | None = None
+        self._key: tuple[int, int, torch.dtype] | None = None
+
+    def of(self, weight: Tensor) -> Tensor:
+        key = (weight.data_ptr(), weight._version, weight.dtype)
+        if self._copy is None or self._key != key:
+            self._copy = weight.detach().t().contiguous()
+            self._key = key
+        return self._copy
+
+
+class Linear(nn.Linear):
+    """``nn.Linear`` (same parameters, same checkpoints) with a faster product for a few rows.
+
+    Without autograd and for at most ``SMALL_ROWS`` rows of a 2-d input (short inputs served
+    one at a time; decoding steps read ``weight_t`` directly), the input is multiplied by a
+    contiguous (in, out) copy of the weight: on CPU (MKL, fp32, 32 rows x 256) that is
+    1.25-1.35x faster than ``F.linear`` with the (out, in) layout; for a few hundred rows the
+    two are equal, so larger inputs keep the plain path and make no copy.
     """
 
     SMALL_ROWS = 64
 
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__(in_features, out_features)
+        self._weight_t = _TransposedCopy()
+
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 2 or x.size(0) > self.SMALL_ROWS or (self.weight.requires_grad and torch.is_grad_enabled()):
             return F.linear(x, self.weight, self.bias)
-        return torch.addmm(self.bias, x, self.weight_t()) if self.bias is not None else x @ self.weight_t()
+        return torch.addmm(self.bias, x, self.weight_t())
 
     def weight_t(self) -> Tensor:
-        """The weight as a contiguous (in, out) tensor, for inference. The copy is kept (not
-        as a buffer: never saved) and made again whenever the weight is updated, loaded,
-        cast or moved, which is checked at every call."""
-        weight = self.weight
-        key = (weight.data_ptr(), weight._version, weight.dtype)
-        if self._weight_t_key != key:
-            self._weight_t = weight.detach().t().contiguous()
-            self._weight_t_key = key
-        return self._weight_t
-
-    _weight_t: Tensor
-    _weight_t_key: tuple[int, int, torch.dtype] | None = None
+        """The weight as a contiguous (in, out) tensor, for inference."""
+        return self._weight_t.of(self.weight)
 
 
 class DecoderCache:
@@ -213,7 +223,7 @@ class DecoderCache:
         self.batch_size = batch_size
         self.max_len = max_len
         self.length = 0
-        self.step_layers: list[Any] | None = None  # the model's tensors for decoding steps
+        self.step_layers: list[_StepLayer] | None = None  # the model's tensors for decoding steps
         self._spare_k: list[Tensor | None] = [None] * len(self_k)  # buffers to reorder into
         self._spare_v: list[Tensor | None] = [None] * len(self_v)
 
@@ -500,8 +510,7 @@ class Transformer(nn.Module):
         self.apply(self._init_weights)
         with torch.no_grad():
             self.embed.weight[config.pad_id].zero_()  # pad embeds to nothing, scores 0 when tied
-        self._lm_head_t: Tensor | None = None  # see lm_logits; not a buffer, never saved
-        self._lm_head_key: tuple[int, int, torch.dtype] | None = None
+        self._lm_head_t = _TransposedCopy()  # see lm_logits
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -617,7 +626,7 @@ class Transformer(nn.Module):
         """
         assert self.decoder is not None
         if cache.step_layers is None:
-            cache.step_layers = [_StepLayer.of(block) for block in self.decoder.blocks]  # type: ignore[arg-type]
+            cache.step_layers = [_StepLayer.of(block) for block in self.decoder.blocks]  # type: ignore[arg-type]  # ModuleList items
         B, C = tgt_ids.size(0), self.config.d_model
         H, t = self.config.n_heads, cache.length
         Dh = C // H
@@ -670,11 +679,7 @@ class Transformer(nn.Module):
         weight = self.embed.weight
         if torch.is_grad_enabled() and weight.requires_grad:
             return F.linear(hidden, weight)
-        key = (weight.data_ptr(), weight._version, weight.dtype)
-        if self._lm_head_key != key:  # new weights (training step, loading, moving): copy again
-            self._lm_head_t = weight.detach().t().contiguous()  # (C, V)
-            self._lm_head_key = key
-        return hidden @ self._lm_head_t
+        return hidden @ self._lm_head_t.of(weight)  # (C, V) copy
 
     def new_cache(
         self,
@@ -713,8 +718,8 @@ class Transformer(nn.Module):
         cross_v: list[Tensor] | None = None
         if memory is not None:
             cross_k, cross_v = [], []
-            padded = memory_mask is not None and _RealTokens.worth_it(memory_mask)
-            tokens = _RealTokens(memory_mask) if padded and memory_mask is not None else None
+            worth_it = memory_mask is not None and _RealTokens.worth_it(memory_mask)
+            tokens = _RealTokens(memory_mask) if worth_it else None  # type: ignore[arg-type]
             for block in self.decoder.blocks:
                 k, v = block.cross_attn.memory_kv(memory, tokens)  # (B, H, S, Dh) each
                 # Contiguous, so each step's q @ k^T and p @ v fold (B, H) without a copy:
