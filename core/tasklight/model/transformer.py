@@ -162,9 +162,10 @@ class Linear(nn.Linear):
 
     Without autograd and for at most ``SMALL_ROWS`` rows of a 2-d input (short inputs served
     one at a time; decoding steps read ``weight_t`` directly), the input is multiplied by a
-    contiguous (in, out) copy of the weight: on CPU (MKL, fp32, 32 rows x 256) that is
-    1.25-1.35x faster than ``F.linear`` with the (out, in) layout; for a few hundred rows the
-    two are equal, so larger inputs keep the plain path and make no copy.
+    contiguous (in, out) copy of the weight: on CPU (MKL, fp32, 32 rows, 256 -> 1024) that is
+    1.1-1.2x faster than ``F.linear`` with the (out, in) layout (benchmarks/decode_parts.py);
+    for a few hundred rows the two are equal, so larger inputs keep the plain path and make no
+    copy.
     """
 
     SMALL_ROWS = 64
@@ -621,8 +622,9 @@ class Transformer(nn.Module):
 
         The blocks' arithmetic (pre-norm self-attention over the cache, cross-attention,
         feed-forward), written over the decoder's tensors gathered once per cache: at decoding
-        batch sizes the ~50 module calls and attribute lookups of the general path took 0.4 ms
-        of a 2.5 ms step (batch 32, CPU). Tests hold it to the general path token for token.
+        batch sizes the ~50 module calls and attribute lookups of the general path cost about
+        as much as the arithmetic (1.4x a step at batch 32, 1.6x at batch 1, CPU:
+        benchmarks/decode_parts.py). Tests hold it to the general path token for token.
         """
         assert self.decoder is not None
         if cache.step_layers is None:

@@ -1,0 +1,128 @@
+"""What each part of tasklight's fast decoding buys, each against the alternative it replaced,
+timed alternately in one process (medians), on the throughput benchmark's model size.
+
+    python benchmarks/decode_parts.py             # 2 threads, about a minute
+    python benchmarks/decode_parts.py --threads 1
+
+1. the single-position decoder step (``Transformer._decode_step``) against the blocks' general
+   path (train mode with dropout 0, which takes it and computes the same thing), per step;
+2. the encoder on real tokens only (no autograd) against every position (autograd enabled,
+   parameters frozen, so no graph is kept), for 32 sources about half real like the benchmark's;
+3. cross-attention keys stored (H, Dh, S) against a transposed view of (H, S, Dh), 4 beams;
+4. the two-stage greedy pick against ``argmax`` over whole rows of 8000 logits;
+5. a (in, out) weight copy against ``F.linear`` for 32 rows.
+
+Untrained weights; only times are compared. Needs no data and no transformers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from tasklight.model import Transformer, TransformerConfig
+from tasklight.model.decoding import _greedy_pick
+
+C, H, LAYERS, FF, VOCAB, BATCH, STEPS = 256, 4, 3, 1024, 8000, 32, 30
+
+
+def alternate(work: dict[str, Callable[[], object]], rounds: int, repeat: int) -> dict[str, float]:
+    """Median microseconds per call of each function, the functions taking turns."""
+    for f in work.values():
+        f()
+    times: dict[str, list[float]] = {name: [] for name in work}
+    for r in range(rounds):
+        for name in list(work) if r % 2 == 0 else list(work)[::-1]:
+            start = time.perf_counter()
+            for _ in range(repeat):
+                work[name]()
+            times[name].append((time.perf_counter() - start) / repeat * 1e6)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def report(title: str, result: dict[str, float], unit: str = "µs") -> None:
+    (a, ta), (b, tb) = result.items()
+    print(f"{title:58s} {a} {ta:8.0f} {unit}   {b} {tb:8.0f} {unit}   {tb / ta:.2f}x")
+
+
+def sources(g: torch.Generator) -> torch.Tensor:
+    """32 rows padded to 33 tokens, 44% of them real (lengths 4 to 33)."""
+    lengths = torch.linspace(4, 25, BATCH).round().long()
+    lengths[0] = 33
+    src = torch.zeros(BATCH, 33, dtype=torch.long)
+    for i, n in enumerate(lengths.tolist()):
+        src[i, :n] = torch.randint(3, VOCAB, (n,), generator=g)
+    return src
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    config = TransformerConfig(vocab_size=VOCAB, d_model=C, n_heads=H, encoder_layers=LAYERS,
+                               decoder_layers=LAYERS, d_ff=FF, dropout=0.0, max_positions=64)
+    model = Transformer(config).eval().requires_grad_(False)
+    src = sources(g)
+    print(f"torch {torch.__version__}, {args.threads} threads; real tokens {float((src != 0).float().mean()):.0%}")
+
+    # 1. decoder step: the single-position path (eval) against the general one (train, dropout 0).
+    for rows in (BATCH, 1):
+        memory = model.encode(src[:rows])
+
+        def steps(train: bool, rows: int = rows, memory: torch.Tensor = memory) -> None:
+            model.train(train)
+            with torch.no_grad():
+                cache = model.new_cache(rows, STEPS + 1, memory, src[:rows] != 0)
+                token = torch.full((rows, 1), 5)
+                for _ in range(STEPS):
+                    model.decode(token, cache=cache)
+            model.eval()
+
+        per_call = alternate({"step": lambda: steps(False), "general": lambda: steps(True)}, args.rounds, 1)
+        report(f"1. decoder step, batch {rows} (per step)", {k: v / STEPS for k, v in per_call.items()})
+
+    # 2. encoder: real tokens only (no autograd) against every position (autograd on, frozen).
+    def encode(grad: bool) -> None:
+        with torch.set_grad_enabled(grad):
+            model.encode(src)
+
+    report("2. encoder, 32 sources", alternate({"real": lambda: encode(False), "padded": lambda: encode(True)},
+                                               args.rounds, 3))
+
+    # 3. cross-attention scores of 4 beams: keys stored transposed against a transposed view.
+    q = torch.randn(BATCH * H, 4, C // H)
+    keys = torch.randn(BATCH * H, 33, C // H)
+    keys_t = keys.transpose(1, 2).contiguous()
+    with torch.inference_mode():
+        report("3. cross-attention scores, 4 beams", alternate(
+            {"stored": lambda: torch.bmm(q, keys_t), "view": lambda: torch.bmm(q, keys.transpose(1, 2))},
+            args.rounds, 200))
+
+    # 4. greedy pick over 32 x 8000 logits.
+    logits = torch.randn(BATCH, VOCAB)
+    with torch.inference_mode():
+        report("4. greedy pick, 32 x 8000", alternate(
+            {"chunked": lambda: _greedy_pick(logits), "argmax": lambda: logits.argmax(-1)}, args.rounds, 200))
+
+    # 5. a 256 -> 1024 product for 32 rows.
+    linear = model.decoder.blocks[0].ff.fc  # type: ignore[union-attr]
+    x = torch.randn(BATCH, C)
+    with torch.inference_mode():
+        report("5. linear 256 -> 1024, 32 rows", alternate(
+            {"copy": lambda: linear(x), "F.linear": lambda: F.linear(x, linear.weight, linear.bias)},
+            args.rounds, 200))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
