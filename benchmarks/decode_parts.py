@@ -10,7 +10,10 @@ timed alternately in one process (medians), on the throughput benchmark's model 
    parameters frozen, so no graph is kept), for 32 sources about half real like the benchmark's;
 3. cross-attention keys stored (H, Dh, S) against a transposed view of (H, S, Dh), 4 beams;
 4. the two-stage greedy pick against ``argmax`` over whole rows of 8000 logits;
-5. a (in, out) weight copy against ``F.linear`` for 32 rows.
+5. a (in, out) weight copy against ``F.linear`` for 32 rows;
+6. the encoder's q, k, v unpacked into one kept scratch buffer against a fresh zeroed one;
+7. a beam-4 step's (128, 8000) logits and log-probabilities written into buffers kept for the
+   call against fresh tensors, over the 30 steps of a call.
 
 Untrained weights; only times are compared. Needs no data and no transformers.
 """
@@ -28,6 +31,7 @@ import torch.nn.functional as F
 
 from tasklight.model import Transformer, TransformerConfig
 from tasklight.model.decoding import _greedy_pick
+from tasklight.model.transformer import _RealTokens
 
 C, H, LAYERS, FF, VOCAB, BATCH, STEPS = 256, 4, 3, 1024, 8000, 32, 30
 
@@ -121,6 +125,34 @@ def main(argv: list[str] | None = None) -> int:
         report("5. linear 256 -> 1024, 32 rows", alternate(
             {"copy": lambda: linear(x), "F.linear": lambda: F.linear(x, linear.weight, linear.bias)},
             args.rounds, 200))
+
+    # 6. a layer's q, k, v (real tokens -> padded layout): kept scratch against fresh zeros.
+    real = src != 0
+    qkv = torch.randn(int(real.sum()), 3 * C)
+    with torch.inference_mode():
+        kept = _RealTokens(real)
+
+        def fresh() -> torch.Tensor:
+            return qkv.new_zeros(real.numel(), 3 * C).index_copy_(0, kept.index, qkv)
+
+        report("6. unpack q, k, v of 32 sources", alternate(
+            {"scratch": lambda: kept.unpack(qkv, scratch=True), "fresh": fresh}, args.rounds, 20))
+
+    # 7. 30 beam-4 steps' LM head and log-softmax, 128 rows: kept buffers against fresh tensors.
+    hidden = torch.randn(4 * BATCH, C)
+    head = model.embed.weight.t().contiguous()  # (C, V), as lm_logits multiplies
+
+    def head_steps(kept: bool) -> None:
+        logits, logprobs = torch.empty(4 * BATCH, VOCAB), torch.empty(4 * BATCH, VOCAB)
+        for _ in range(STEPS):
+            if kept:
+                torch.log_softmax(torch.mm(hidden, head, out=logits), dim=-1, out=logprobs)
+            else:
+                torch.mm(hidden, head).log_softmax(-1)
+
+    with torch.inference_mode():
+        per_call = alternate({"kept": lambda: head_steps(True), "fresh": lambda: head_steps(False)}, args.rounds, 1)
+        report("7. beam-4 LM head + log-softmax, 128 rows (per step)", {k: v / STEPS for k, v in per_call.items()})
     return 0
 
 

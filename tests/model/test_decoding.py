@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from tasklight.model import Transformer, TransformerConfig, generate
-from tasklight.model.decoding import _stable_slots, _top_k
+from tasklight.model.decoding import _greedy_pick, _stable_slots, _top_k
 
 PAD, BOS, EOS = 0, 1, 2
 V = 19
@@ -170,7 +170,7 @@ def markov(monkeypatch: pytest.MonkeyPatch) -> Transformer:
         return F.one_hot(tgt_ids, V).float()  # (B, T, V): the "hidden state" is the token
 
     monkeypatch.setattr(model, "decode", decode)
-    monkeypatch.setattr(model, "lm_logits", lambda hidden: hidden @ logp)
+    monkeypatch.setattr(model, "lm_logits", lambda hidden, out=None: hidden @ logp)
     return model
 
 
@@ -211,7 +211,7 @@ def test_max_new_tokens_and_max_positions(shape: str, strategy: str,
     real = model.lm_logits
     no_eos = torch.zeros(V)
     no_eos[EOS] = float("-inf")
-    monkeypatch.setattr(model, "lm_logits", lambda h: real(h) + no_eos)  # never stops on its own
+    monkeypatch.setattr(model, "lm_logits", lambda h, out=None: real(h) + no_eos)  # never stops on its own
     prefix_len = inputs(shape)[0].size(1)
     for max_new, expected in [(0, 0), (3, 3), (100, MAX_POS - prefix_len)]:
         out = run(model, shape, strategy=strategy, beam_size=2, max_new_tokens=max_new)
@@ -291,6 +291,19 @@ def test_chunked_top_k_is_exactly_topk(width: int, groups: int, k: int) -> None:
         expected = (values if off is None else values + off[..., None]).reshape(5, -1).topk(k, dim=1)
         top, index = _top_k(values, k, off)
         assert torch.equal(top, expected.values) and torch.equal(index, expected.indices)
+
+
+@pytest.mark.parametrize("width", [300, 512, 8000])
+def test_greedy_pick_is_argmax_first_of_equals(width: int) -> None:
+    """The chunked pick (best chunk of 64 columns, then the best column in it) must be
+    ``argmax``: the first of equal maxima, across chunks and within one, -inf rows included."""
+    logits = torch.randn(6, width, generator=torch.Generator().manual_seed(width))
+    logits[1, [70, 5, 200]] = 9.0  # equal maxima in different chunks: the first, 5
+    logits[2, [130, 129]] = 9.0  # within one chunk: 129
+    logits[3] = float("-inf")  # everything ruled out: 0, as argmax says
+    logits[4, :64] = float("-inf")  # a whole chunk ruled out
+    assert torch.equal(_greedy_pick(logits), logits.argmax(dim=1))
+    assert _greedy_pick(logits)[1:4].tolist() == [5, 129, 0]
 
 
 def test_stable_slots_keep_first_continuations_in_place() -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tasklight.model import DecoderCache, Transformer, TransformerConfig
-from tasklight.model.transformer import _key_padding_mask
+from tasklight.model.transformer import _key_padding_mask, _RealTokens
 
 PAD = 0
 V = 23
@@ -321,6 +321,39 @@ def test_encoder_runs_position_wise_work_on_real_tokens_only_without_autograd() 
     torch.testing.assert_close(packed_path[real], padded_path[real], atol=1e-5, rtol=1e-5)
     assert torch.equal(packed_path[~real], torch.zeros_like(packed_path[~real]))
     assert not torch.equal(padded_path[~real], torch.zeros_like(padded_path[~real]))  # it did differ
+
+
+def test_real_tokens_scratch_unpack_reuses_one_buffer_with_zero_padding() -> None:
+    """Scratch unpacking (a layer's q, k, v) writes into one kept buffer per width: every use
+    must read as a fresh unpack, zeros at padding, whatever the previous use wrote."""
+    real = torch.tensor([[True, True, False], [True, False, False]])
+    tokens = _RealTokens(real)
+    first, second = torch.randn(3, 4) + 5, torch.randn(3, 4) - 5
+    a = tokens.unpack(first, scratch=True)
+    torch.testing.assert_close(a, tokens.unpack(first))
+    b = tokens.unpack(second, scratch=True)
+    assert b.data_ptr() == a.data_ptr()  # the same buffer, not a new one
+    torch.testing.assert_close(b, tokens.unpack(second))
+    assert torch.equal(b[~real], torch.zeros(3, 4))
+    assert tokens.unpack(torch.randn(3, 6), scratch=True).data_ptr() != a.data_ptr()  # another width
+
+
+def test_lm_logits_writes_into_a_given_buffer() -> None:
+    """Decoding passes one (N, V) buffer for every step; the logits must land in it, and a
+    buffer that does not fit (shape, dtype) or autograd must fall back to a fresh result."""
+    model = tiny()
+    hidden = torch.randn(3, 32)
+    expected = hidden @ model.embed.weight.detach().t()
+    with torch.no_grad():
+        out = torch.full((3, V), float("nan"))
+        got = model.lm_logits(hidden, out=out)
+        assert got.data_ptr() == out.data_ptr()
+        torch.testing.assert_close(out, expected)
+        for wrong in (torch.empty(2, V), torch.empty(3, V, dtype=torch.float64)):
+            torch.testing.assert_close(model.lm_logits(hidden, out=wrong), expected)
+            assert model.lm_logits(hidden, out=wrong).data_ptr() != wrong.data_ptr()
+    got = model.lm_logits(hidden, out=torch.empty(3, V))
+    assert got.grad_fn is not None  # with autograd: the plain, differentiable path
 
 
 def test_linear_inference_copy_follows_weight_changes() -> None:
