@@ -58,8 +58,14 @@ class _RunningBatch:
         """(rows, columns) of ``like``'s dtype and device: the first rows of the buffer kept as
         ``name``, made anew only when that is too small or of another kind."""
         kept = self._buffers.get(name)
-        if kept is None or kept.size(0) < rows or kept.size(1) != columns \
-                or kept.dtype != like.dtype or kept.device != like.device:
+        fits = (
+            kept is not None
+            and kept.size(0) >= rows
+            and kept.size(1) == columns
+            and kept.dtype == like.dtype
+            and kept.device == like.device
+        )
+        if kept is None or not fits:
             kept = self._buffers[name] = like.new_empty((rows, columns))
         return kept[:rows]
 
