@@ -9,12 +9,14 @@ timed alternately in one process (medians), on the throughput benchmark's model 
 2. the encoder on real tokens only (no autograd) against every position (autograd enabled,
    parameters frozen, so no graph is kept), for 32 sources about half real like the benchmark's;
 3. cross-attention keys stored (H, Dh, S) against a transposed view of (H, S, Dh), 4 beams;
-4. the two-stage greedy pick against ``argmax`` over whole rows of 8000 logits;
+4. the two-stage greedy pick against ``argmax`` over whole columns of 8000 logits;
 5. a (in, out) weight copy against ``F.linear`` for 32 rows;
 6. the encoder's q, k, v unpacked into one kept scratch buffer against a fresh zeroed one;
 7. a whole beam-4 call (32 sources, 30 tokens) with each step's (128, 8000) logits and
    log-probabilities written into buffers kept for the call, against fresh tensors at every
-   step: time and minor page faults per call.
+   step: time and minor page faults per call;
+8. greedy's scoring of a step as columns, ``embed @ hidden.T`` (V, 32), then the pick, against
+   the (32, V) product with the (C, V) copy and the pick over rows.
 
 Untrained weights; only times are compared. Needs no data and no transformers.
 """
@@ -114,11 +116,11 @@ def main(argv: list[str] | None = None) -> int:
             {"stored": lambda: torch.bmm(q, keys_t), "view": lambda: torch.bmm(q, keys.transpose(1, 2))},
             args.rounds, 200))
 
-    # 4. greedy pick over 32 x 8000 logits.
-    logits = torch.randn(BATCH, VOCAB)
+    # 4. greedy pick over 8000 x 32 logits (a column per row, as greedy decoding scores).
+    columns = torch.randn(VOCAB, BATCH)
     with torch.inference_mode():
-        report("4. greedy pick, 32 x 8000", alternate(
-            {"chunked": lambda: _greedy_pick(logits), "argmax": lambda: logits.argmax(-1)}, args.rounds, 200))
+        report("4. greedy pick, 8000 x 32", alternate(
+            {"chunked": lambda: _greedy_pick(columns), "argmax": lambda: columns.argmax(0)}, args.rounds, 200))
 
     # 5. a 256 -> 1024 product for 32 rows.
     linear = model.decoder.blocks[0].ff.fc  # type: ignore[union-attr]
@@ -168,6 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     report("7. beam-4 call, 32 sources x 30 tokens", {k: v / 1e3 for k, v in result.items()}, "ms")
     print(f"{'   minor page faults per call (median)':58s} kept {statistics.median(faults['kept']):8.0f}      "
           f"fresh {statistics.median(faults['fresh']):8.0f}")
+
+    # 8. scoring and picking one greedy step of 32 rows: columns against rows.
+    hidden = torch.randn(BATCH, C)
+    with torch.inference_mode():
+        def by_rows_pick_rows() -> torch.Tensor:
+            chunks = model.lm_logits(hidden).view(BATCH, VOCAB // 64, 64)  # the pick over rows
+            best = chunks.amax(dim=2).argmax(dim=1, keepdim=True)
+            return chunks.gather(1, best[:, :, None].expand(BATCH, 1, 64)).argmax(dim=2).add_(best, alpha=64)
+
+        assert torch.equal(_greedy_pick(model.lm_logit_columns(hidden)), by_rows_pick_rows().squeeze(1))
+        report("8. greedy step's LM head + pick, 32 rows", alternate(
+            {"columns": lambda: _greedy_pick(model.lm_logit_columns(hidden)), "rows": by_rows_pick_rows},
+            args.rounds, 100))
     return 0
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from tasklight.model import Transformer, TransformerConfig, generate
 from tasklight.model.decoding import _greedy_pick, _stable_slots, _top_k
@@ -150,6 +153,13 @@ def test_beam_size_one_is_greedy(shape: str, seed: int) -> None:
 A, B_, C, D, E = 3, 4, 5, 6, 7
 
 
+def fake_lm_head(monkeypatch: pytest.MonkeyPatch, model: Transformer, head: Callable[[Tensor], Tensor]) -> None:
+    """Score with ``head`` (N, C) -> (N, V) instead of the model's LM head, in both layouts
+    decoding asks for: rows (``lm_logits``, beam search and sampling) and columns (greedy)."""
+    monkeypatch.setattr(model, "lm_logits", lambda hidden, out=None: head(hidden))
+    monkeypatch.setattr(model, "lm_logit_columns", lambda hidden: head(hidden).t())
+
+
 @pytest.fixture
 def markov(monkeypatch: pytest.MonkeyPatch) -> Transformer:
     """Decoder-only model whose next-token distribution depends only on the last token."""
@@ -170,7 +180,7 @@ def markov(monkeypatch: pytest.MonkeyPatch) -> Transformer:
         return F.one_hot(tgt_ids, V).float()  # (B, T, V): the "hidden state" is the token
 
     monkeypatch.setattr(model, "decode", decode)
-    monkeypatch.setattr(model, "lm_logits", lambda hidden, out=None: hidden @ logp)
+    fake_lm_head(monkeypatch, model, lambda hidden: hidden @ logp)
     return model
 
 
@@ -211,7 +221,7 @@ def test_max_new_tokens_and_max_positions(shape: str, strategy: str,
     real = model.lm_logits
     no_eos = torch.zeros(V)
     no_eos[EOS] = float("-inf")
-    monkeypatch.setattr(model, "lm_logits", lambda h, out=None: real(h) + no_eos)  # never stops on its own
+    fake_lm_head(monkeypatch, model, lambda h: real(h) + no_eos)  # never stops on its own
     prefix_len = inputs(shape)[0].size(1)
     for max_new, expected in [(0, 0), (3, 3), (100, MAX_POS - prefix_len)]:
         out = run(model, shape, strategy=strategy, beam_size=2, max_new_tokens=max_new)
@@ -302,8 +312,9 @@ def test_greedy_pick_is_argmax_first_of_equals(width: int) -> None:
     logits[2, [130, 129]] = 9.0  # within one chunk: 129
     logits[3] = float("-inf")  # everything ruled out: 0, as argmax says
     logits[4, :64] = float("-inf")  # a whole chunk ruled out
-    assert torch.equal(_greedy_pick(logits), logits.argmax(dim=1))
-    assert _greedy_pick(logits)[1:4].tolist() == [5, 129, 0]
+    columns = logits.t().contiguous()  # (V, N), as greedy decoding scores
+    assert torch.equal(_greedy_pick(columns), logits.argmax(dim=1))
+    assert _greedy_pick(columns)[1:4].tolist() == [5, 129, 0]
 
 
 def test_stable_slots_keep_first_continuations_in_place() -> None:

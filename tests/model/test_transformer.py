@@ -338,6 +338,20 @@ def test_real_tokens_scratch_unpack_reuses_one_buffer_with_zero_padding() -> Non
     assert tokens.unpack(torch.randn(3, 6), scratch=True).data_ptr() != a.data_ptr()  # another width
 
 
+def test_lm_logit_columns_are_the_logits_transposed() -> None:
+    """Greedy decoding scores a step as columns, (V, N) = embed @ hidden^T; they must be the
+    logits, with autograd or without."""
+    model = tiny()
+    hidden = torch.randn(5, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model.lm_logit_columns(hidden), model.lm_logits(hidden).t())
+    with_grad = model.lm_logit_columns(hidden)
+    assert with_grad.shape == (V, 5) and with_grad.grad_fn is not None
+    torch.testing.assert_close(with_grad.detach(), model.lm_logits(hidden).detach().t())
+    with pytest.raises(ValueError, match=r"\(N, C\)"):
+        model.lm_logit_columns(hidden[None])
+
+
 def test_lm_logits_writes_into_a_given_buffer() -> None:
     """Decoding passes one (N, V) buffer for every step; the logits must land in it, and a
     buffer that does not fit (shape, dtype) or autograd must fall back to a fresh result."""

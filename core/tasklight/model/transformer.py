@@ -711,6 +711,21 @@ class Transformer(nn.Module):
             return torch.mm(hidden, weight_t, out=out)
         return hidden @ weight_t
 
+    def lm_logit_columns(self, hidden: Tensor) -> Tensor:
+        """(N, C) -> (V, N): ``lm_logits`` transposed, each row's logits as a column.
+
+        Without autograd this is ``embed.weight @ hidden.T``: for the few rows of a decoding
+        step MKL computes that tall product faster than the (N, V) one, even against the (C, V)
+        copy (CPU, benchmarks/decode_parts.py), and it reads the embedding as it is stored.
+        Greedy decoding picks its tokens from these columns.
+        """
+        if hidden.dim() != 2:
+            raise ValueError(f"lm_logit_columns() takes (N, C) states; got {tuple(hidden.shape)}")
+        weight = self.embed.weight
+        if torch.is_grad_enabled() and weight.requires_grad:
+            return F.linear(hidden, weight).t()
+        return torch.mm(weight, hidden.t())  # (V, N)
+
     def new_cache(
         self,
         batch_size: int,
