@@ -77,7 +77,8 @@ class _RunningBatch:
             hidden = self.model.decode(self.seqs, self.memory, self.memory_mask)
         return hidden[:, -1]
 
-    def _eos_ruled_out(self) -> bool:
+    def eos_ruled_out(self) -> bool:
+        """Whether the next token may not be EOS: fewer than ``min_new_tokens`` generated yet."""
         return self.seqs.size(1) - self.prefix_len < self.min_new_tokens
 
     def next_logits(self) -> Tensor:
@@ -87,7 +88,7 @@ class _RunningBatch:
         out = self._buffer("logits", last.size(0), self.model.config.vocab_size, last)
         logits = self.model.lm_logits(last, out=out)  # (N, V), in ``out`` where it fits
         logits = logits.float() if logits.dtype != torch.float32 else logits
-        if self._eos_ruled_out():
+        if self.eos_ruled_out():
             logits[:, self.eos_id] = -math.inf
         return logits
 
@@ -96,7 +97,7 @@ class _RunningBatch:
         which the model scores a step fastest (``Transformer.lm_logit_columns``)."""
         columns = self.model.lm_logit_columns(self._last_hidden())  # (V, N)
         columns = columns.float() if columns.dtype != torch.float32 else columns
-        if self._eos_ruled_out():
+        if self.eos_ruled_out():
             columns[self.eos_id] = -math.inf
         return columns
 
@@ -295,14 +296,15 @@ def _one_token_at_a_time(
             out[alive, t] = tokens
         if t == max_new - 1:
             break
-        # Before min_new_tokens EOS is ruled out (next_logits): no row can have finished.
-        running = tokens != eos_id if t >= batch.min_new_tokens else None
-        if running is not None and not bool(running.all()):
-            keep = running.nonzero().squeeze(1)
-            if keep.numel() == 0:
-                break
-            alive, tokens = alive[keep], tokens[keep]
-            batch.select(keep)
+        # While EOS is ruled out (min_new_tokens) no row can have finished: nothing to check.
+        if not batch.eos_ruled_out():
+            running = tokens != eos_id
+            if not bool(running.all()):
+                keep = running.nonzero().squeeze(1)
+                if keep.numel() == 0:
+                    break
+                alive, tokens = alive[keep], tokens[keep]
+                batch.select(keep)
         batch.push(tokens)
     return [_cut_at_eos(row, eos_id) for row in out.tolist()]
 
