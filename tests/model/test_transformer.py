@@ -171,8 +171,19 @@ def test_cached_decode_matches_full_recompute(shape: str, autograd: bool) -> Non
         _cached_decode_matches_full_recompute(shape)
 
 
+def with_trained_vectors(model: Transformer) -> Transformer:
+    """Fresh models have zero biases and unit LayerNorms; give every 1-d parameter other values
+    so that a path that drops or misplaces one computes something else."""
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.dim() == 1:
+                p.add_(0.2 * torch.randn(p.shape, generator=g))
+    return model
+
+
 def _cached_decode_matches_full_recompute(shape: str) -> None:
-    model = tiny(shape)
+    model = with_trained_vectors(tiny(shape))
     src = tokens(3, 6)
     src[1, 3:] = PAD
     tgt = tokens(3, 9, seed=7)
