@@ -1,7 +1,7 @@
 """tasklight against Hugging Face transformers at the same model size, side by side.
 
     pip install -e ".[bench]"
-    python benchmarks/throughput.py --json out.json            # about 10 minutes on 2 cores
+    python benchmarks/throughput.py --json out.json            # about 5 minutes on 2 cores
     python benchmarks/throughput.py --quick                    # tiny smoke test, seconds
     python benchmarks/throughput.py --threads 1 --only decode,memory   # some sections only
 
@@ -69,7 +69,9 @@ class Sizes:
     e2e_steps_per_round: int = 8
     decode_batch: int = 32
     new_tokens: int = 30
-    decode_rounds: int = 6  # one HF beam-4 round is about a second: medians need a few
+    # A greedy round lasts a tenth of a second and single rounds of either side vary by 20% on a
+    # shared 2-core machine: 16 rounds (about 35 s for both strategies) steady the medians.
+    decode_rounds: int = 16
     scaling_lengths: tuple[int, ...] = (24, 64, 128, 256)
     scaling_tokens: int = 1536
     scaling_rounds: int = 3
