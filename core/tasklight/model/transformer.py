@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .dropout import Dropout
+
 SHAPES = ("encoder-decoder", "encoder-only", "decoder-only")
 
 
@@ -353,7 +355,7 @@ class SelfAttention(nn.Module):
         self.attention_dropout = config.attention_dropout
         self.qkv = Linear(C, 3 * C)  # fused projection, one matmul for q, k and v
         self.proj = Linear(C, C)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def forward(
         self,
@@ -388,7 +390,7 @@ class CrossAttention(nn.Module):
         self.q = Linear(C, C)
         self.kv = Linear(C, 2 * C)  # separate from q: k/v come from the encoder, once per source
         self.proj = Linear(C, C)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def memory_kv(self, memory: Tensor, tokens: _RealTokens | None = None) -> tuple[Tensor, Tensor]:
         """(B, S, C) encoder output -> keys and values, each (B, H, S, Dh). With ``tokens``,
@@ -420,7 +422,7 @@ class FeedForward(nn.Module):
         self.fc = Linear(config.d_model, config.d_ff)
         self.act = nn.GELU()
         self.proj = Linear(config.d_ff, config.d_model)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.dropout(self.proj(self.act(self.fc(x))))  # (B, T, C)
@@ -514,7 +516,7 @@ class Transformer(nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_id)
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         has_encoder = config.shape in ("encoder-decoder", "encoder-only")
         has_decoder = config.shape in ("encoder-decoder", "decoder-only")
         self.encoder: Stack | None = (
