@@ -69,13 +69,20 @@ def sources(g: torch.Generator) -> torch.Tensor:
     return src
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def setup(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """The options every ``*_parts.py`` script takes (--threads, --rounds); sets the threads
+    and seeds torch."""
+    parser = argparse.ArgumentParser(description=description.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = setup(__doc__, argv)
     g = torch.Generator().manual_seed(0)
     config = TransformerConfig(vocab_size=VOCAB, d_model=C, n_heads=H, encoder_layers=LAYERS,
                                decoder_layers=LAYERS, d_ff=FF, dropout=0.0, max_positions=64)

@@ -14,25 +14,19 @@ Untrained weights, random tokens; only times are compared. Needs no data and no 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from decode_parts import alternate, report
+from decode_parts import alternate, report, setup
 from tasklight.model.dropout import Dropout
 from throughput import Sizes, adamw, build_tasklight, fixed_batch, tasklight_step
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=15)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    args = setup(__doc__, argv)
     s = Sizes()
     print(f"torch {torch.__version__}, {args.threads} threads")
 
