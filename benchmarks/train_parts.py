@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             Dropout.forward = kept  # type: ignore[method-assign]
 
     result = alternate({"integers": lambda: step(False), "bernoulli": lambda: step(True)},
-                       max(3, args.rounds // 2), 2)
+                       args.rounds, 2)
     report(f"2. training step, {s.batch} x {s.length} tokens", {k: v / 1e3 for k, v in result.items()}, "ms")
     return 0
 
