@@ -30,6 +30,7 @@ def run_ddp(task: str, steps: int, out: Path, env: dict[str, str], timeout: int)
         capture_output=True, text=True, env=env, timeout=timeout, cwd=out.parent,
     )
 
+
 def test_ddp_on_two_cpu_processes_scores_the_test_set_once(tmp_path):
     out = tmp_path / "ddp"
     done = run_ddp("translation", 6, out, clean_env(), timeout=600)

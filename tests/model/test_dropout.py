@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from tasklight.model import Transformer, TransformerConfig
 from tasklight.model.dropout import Dropout
-from tests.model.test_transformer import tiny
 
 
 def test_training_drops_a_fraction_p_and_scales_the_rest() -> None:
@@ -62,7 +62,8 @@ def test_eval_is_the_identity_and_lower_precision_works() -> None:
 
 
 def test_the_transformer_uses_it_and_keeps_nn_dropout_checkpoints() -> None:
-    model = tiny()
+    model = Transformer(TransformerConfig(vocab_size=23, d_model=32, n_heads=4, encoder_layers=1,
+                                          decoder_layers=1, d_ff=64, dropout=0.1))
     dropouts = [m for m in model.modules() if isinstance(m, nn.Dropout)]
     assert dropouts and all(isinstance(m, Dropout) for m in dropouts)
     assert not any("drop" in key for key in model.state_dict())  # no state: checkpoints unchanged
