@@ -12,8 +12,9 @@ rounds after a warm-up, so a burst of load from another process hits both; the f
 side is its median over the rounds. Sections:
 
 1. model step: training steps (forward, loss, backward, clipping, AdamW) on identical fixed
-   64 x 24 batches; target tokens/s and model FLOPs utilisation against the fp32 matmul
-   peak measured at the start of the run;
+   64 x 24 batches, each side with the optimiser its trainer builds by default (fused AdamW
+   for both: tasklight's TaskSystem, HF's ``TrainingArguments.optim``); target tokens/s and
+   model FLOPs utilisation against the fp32 matmul peak measured at the start of the run;
 2. end to end on Multi30k en->de: tasklight's TaskDataModule (token-budget batches with
    length bucketing) against HF's usual pipeline, a shuffled DataLoader with
    ``DataCollatorForSeq2Seq`` at the same number of real tokens per batch; useful
@@ -128,10 +129,24 @@ def n_params(model: Any) -> int:
     return sum(p.numel() for p in model.parameters())  # tied weights count once
 
 
-def adamw(model: Any) -> Any:
-    import torch
+def tasklight_adamw(model: Any) -> Any:
+    """The optimiser `platform run` trains with in fp32 on CPU: fused AdamW (TaskSystem)."""
+    from tasklight.system import adamw
 
-    return torch.optim.AdamW(model.parameters(), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY)
+    return adamw(model.named_parameters(), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY, fused=True)
+
+
+def hf_adamw(model: Any) -> Any:
+    """The optimiser HF's Trainer builds by default: ``TrainingArguments.optim`` names it
+    ("adamw_torch_fused" in transformers 5: torch's AdamW with fused=True)."""
+    import dataclasses
+
+    import torch
+    from transformers import TrainingArguments
+
+    default = next(f.default for f in dataclasses.fields(TrainingArguments) if f.name == "optim")
+    fused = str(getattr(default, "value", default)) == "adamw_torch_fused"
+    return torch.optim.AdamW(model.parameters(), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY, fused=fused or None)
 
 
 def tasklight_step(model: Any, head: Any, opt: Any, src: Any, tgt: Any) -> int:
@@ -501,7 +516,7 @@ def memory_child(side: str, workload: str, s: Sizes) -> dict[str, Any]:
         model = build_hf(s, vocab)
     if workload == "train":
         src, tgt, hf_batch = fixed_batch(s, vocab, s.batch, s.length, seed=1)
-        opt = adamw(model)
+        opt = tasklight_adamw(model) if side == "tasklight" else hf_adamw(model)
         for _ in range(s.memory_steps):
             if side == "tasklight":
                 tasklight_step(model, head, opt, src, tgt)
@@ -643,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
     tl, head = build_tasklight(s, vocab)
     hf = build_hf(s, vocab)
     tl.train(), hf.train()
-    sides = {"tl": tl, "head": head, "tl_opt": adamw(tl), "hf": hf, "hf_opt": adamw(hf)}
+    sides = {"tl": tl, "head": head, "tl_opt": tasklight_adamw(tl), "hf": hf, "hf_opt": hf_adamw(hf)}
     params = {"tasklight": n_params(tl), "hf": n_params(hf)}
     print(f"parameters: tasklight {params['tasklight']:,}, HF BART {params['hf']:,} (vocab {vocab}, "
           f"HF attention: {hf.config._attn_implementation})", flush=True)

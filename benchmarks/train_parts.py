@@ -7,7 +7,9 @@ timed alternately in one process (medians), on the throughput benchmark's model 
 1. one dropout of a 64 x 24 x 256 activation, forward and backward: tasklight's ``Dropout``
    (a mask of 31-bit integers from ``random_``) against ``nn.Dropout`` (``bernoulli_``);
 2. a whole training step of the benchmark's model (64 x 24 tokens, its 17 dropouts, fused
-   loss, AdamW, clipping), with tasklight's ``Dropout`` against ``nn.Dropout``'s forward.
+   loss, AdamW, clipping), with tasklight's ``Dropout`` against ``nn.Dropout``'s forward;
+3. the optimiser's step over the benchmark model's 7.8M parameters: torch's fused AdamW (what
+   ``platform run`` uses in fp32) against AdamW's default per-parameter loop on CPU.
 
 Untrained weights, random tokens; only times are compared. Needs no data and no transformers.
 """
@@ -22,7 +24,8 @@ from torch import nn
 
 from decode_parts import alternate, report, setup
 from tasklight.model.dropout import Dropout
-from throughput import Sizes, adamw, build_tasklight, fixed_batch, tasklight_step
+from tasklight.system import adamw
+from throughput import BETAS, LR, WEIGHT_DECAY, Sizes, build_tasklight, fixed_batch, tasklight_step
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     # 2. a training step of the benchmark's model: its dropouts one way or the other.
     model, head = build_tasklight(s, s.vocab)
     model.train()
-    optimizer = adamw(model)
+    optimizer = adamw(model.named_parameters(), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY, fused=True)
     src, tgt, _ = fixed_batch(s, s.vocab, s.batch, s.length, seed=1)
 
     def step(plain: bool) -> None:
@@ -58,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     result = alternate({"integers": lambda: step(False), "bernoulli": lambda: step(True)},
                        args.rounds, 2)
     report(f"2. training step, {s.batch} x {s.length} tokens", {k: v / 1e3 for k, v in result.items()}, "ms")
+
+    # 3. the optimiser's step alone, on the gradients of that step (each updates the weights).
+    loop = adamw(model.named_parameters(), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY, fused=False)
+    result = alternate({"fused": optimizer.step, "loop": loop.step}, args.rounds, 5)
+    report("3. AdamW step, the model's parameters", {k: v / 1e3 for k, v in result.items()}, "ms")
     return 0
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from tasklight.heads import Head
 from tasklight.model import Transformer, TransformerConfig
@@ -57,17 +58,16 @@ class TaskSystem(pl.LightningModule):
 
     def configure_optimizers(self) -> Any:
         o = self.hparams.optim
-        decay, no_decay = [], []
-        for name, param in self.named_parameters():
-            if not param.requires_grad:
-                continue
-            # Biases, norms and embeddings are not decayed (standard for transformers).
-            (no_decay if param.ndim < 2 or "embed" in name else decay).append(param)
-        optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": o["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=o["lr"],
-            betas=tuple(o["betas"]),
+        # Torch's fused AdamW updates every parameter in one kernel: on CPU about 4x faster than
+        # the per-parameter loop, 7% of a training step of the benchmark model
+        # (benchmarks/train_parts.py). Not under mixed precision, where Lightning refuses to clip
+        # gradients for an optimizer that unscales them itself, as fused ones do.
+        fused = self.device.type in FUSED_ADAMW_DEVICES and "mixed" not in str(self.trainer.precision)
+        optimizer = adamw(
+            self.named_parameters(), lr=o["lr"], betas=tuple(o["betas"]), weight_decay=o["weight_decay"], fused=fused
         )
+        # A resumed checkpoint brings its own run's choice back with the optimizer state.
+        optimizer.register_load_state_dict_post_hook(lambda opt: _set_fused(opt, fused))
         schedule = lr_lambda(
             o["schedule"], o["warmup_steps"], o.get("max_steps", -1), o["lr"], o.get("min_lr", 0.0),
             budget_seconds=o.get("budget_seconds", 0.0),
@@ -84,6 +84,32 @@ class TaskSystem(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.tokens_seen = self.tokens_restored = int(checkpoint.get("tasklight", {}).get("tokens_seen", 0))
+
+
+FUSED_ADAMW_DEVICES = ("cpu", "cuda")  # where torch (>= 2.4) has a fused AdamW kernel
+
+
+def adamw(
+    named_parameters: Iterable[tuple[str, nn.Parameter]],
+    *,
+    lr: float,
+    betas: tuple[float, float],
+    weight_decay: float,
+    fused: bool = False,
+) -> torch.optim.AdamW:
+    """AdamW as tasklight trains with it: biases, norms and embeddings are not decayed
+    (standard for transformers); ``fused``: torch's single-kernel update (CPU or CUDA)."""
+    decay, no_decay = [], []
+    for name, param in named_parameters:
+        if param.requires_grad:
+            (no_decay if param.ndim < 2 or "embed" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=fused or None)
+
+
+def _set_fused(optimizer: torch.optim.Optimizer, fused: bool) -> None:
+    for group in optimizer.param_groups:
+        group["fused"] = fused or None
 
 
 def lr_lambda(schedule: str, warmup: int, max_steps: int, lr: float, min_lr: float, budget_seconds: float = 0.0) -> Any:

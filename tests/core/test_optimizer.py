@@ -1,0 +1,89 @@
+"""The optimiser `platform run` trains with: AdamW, torch's fused kernel where Lightning allows
+it (fp32 or bf16-true on CPU/GPU), the per-parameter loop under mixed precision, where
+Lightning refuses to clip the gradients of an optimiser that unscales them itself."""
+
+from __future__ import annotations
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from tasklight.heads import Seq2SeqHead
+from tasklight.system import TaskSystem, adamw
+
+MODEL = {
+    "vocab_size": 40, "shape": "encoder-decoder", "d_model": 16, "n_heads": 2, "encoder_layers": 1,
+    "decoder_layers": 1, "d_ff": 32, "dropout": 0.0, "max_positions": 16, "pad_id": 0,
+}
+OPTIM = {"lr": 1e-2, "min_lr": 0.0, "warmup_steps": 1, "schedule": "constant", "weight_decay": 0.01,
+         "betas": [0.9, 0.98], "max_steps": 3}
+
+
+def _system() -> TaskSystem:
+    torch.manual_seed(0)
+    return TaskSystem(task_name="t", task_version="1", model=MODEL, head=Seq2SeqHead(), head_hparams={}, optim=OPTIM)
+
+
+def _trainer(precision: str, steps: int = 3) -> pl.Trainer:
+    return pl.Trainer(
+        max_steps=steps, accelerator="cpu", devices=1, precision=precision, gradient_clip_val=1.0,
+        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        limit_val_batches=0, num_sanity_val_steps=0,
+    )
+
+
+def _batches(n: int = 3) -> list[dict[str, torch.Tensor]]:
+    g = torch.Generator().manual_seed(1)
+    return [
+        {"src": torch.randint(6, 40, (4, 7), generator=g), "tgt": torch.randint(6, 40, (4, 6), generator=g),
+         "row": torch.arange(4)}
+        for _ in range(n)
+    ]
+
+
+def _fit(precision: str) -> tuple[TaskSystem, torch.optim.Optimizer]:
+    system, trainer = _system(), _trainer(precision)
+    trainer.fit(system, train_dataloaders=torch.utils.data.DataLoader(_batches(), batch_size=None))
+    return system, trainer.optimizers[0]
+
+
+def _fused(optimizer: torch.optim.Optimizer) -> list[object]:
+    return [group["fused"] for group in optimizer.param_groups]
+
+
+def test_adamw_decays_only_matrices_and_fuses_when_asked() -> None:
+    system = _system()
+    optimizer = adamw(system.named_parameters(), lr=1e-3, betas=(0.9, 0.98), weight_decay=0.1, fused=True)
+    decay, no_decay = optimizer.param_groups
+    names = {id(p): n for n, p in system.named_parameters()}
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    assert all(p.ndim == 2 and "embed" not in names[id(p)] for p in decay["params"])
+    assert {names[id(p)] for p in no_decay["params"]} >= {"model.embed.weight", "model.decoder.ln_f.bias"}
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(system.parameters()))
+    assert _fused(optimizer) == [True, True]
+    assert _fused(adamw(system.named_parameters(), lr=1e-3, betas=(0.9, 0.98), weight_decay=0.1)) == [None, None]
+
+
+def test_fp32_training_on_cpu_steps_with_the_fused_kernel() -> None:
+    system, optimizer = _fit("32-true")
+    assert _fused(optimizer) == [True, True]
+    assert int(optimizer.state[system.model.embed.weight]["step"]) == 3
+
+
+@pytest.mark.parametrize("precision", ["bf16-mixed"])
+def test_mixed_precision_trains_with_clipping_and_without_the_fused_kernel(precision: str) -> None:
+    # With fused=True Lightning raises before the first step ("does not allow for gradient
+    # clipping"): this run would fail.
+    system, optimizer = _fit(precision)
+    assert _fused(optimizer) == [None, None]
+    assert int(optimizer.state[system.model.embed.weight]["step"]) == 3
+
+
+def test_a_resumed_fused_state_follows_the_resuming_runs_precision() -> None:
+    _, fused = _fit("32-true")
+    system = _system()
+    system.trainer = _trainer("bf16-mixed")
+    optimizer = system.configure_optimizers()["optimizer"]
+    optimizer.load_state_dict(fused.state_dict())  # as Lightning restores a checkpoint's state
+    assert _fused(optimizer) == [None, None]
+    assert int(optimizer.state[system.model.embed.weight]["step"]) == 3
