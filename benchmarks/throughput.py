@@ -501,7 +501,8 @@ def memory_child(side: str, workload: str, s: Sizes) -> dict[str, Any]:
 
     # Both libraries in both children, whichever side is measured: the same baseline.
     import tasklight.heads
-    import tasklight.model  # noqa: F401
+    import tasklight.model
+    import tasklight.system  # noqa: F401  (tasklight's optimiser; it imports Lightning)
     import torch
     import transformers.generation  # noqa: F401
     from transformers import BartForConditionalGeneration  # noqa: F401  (it loads lazily)
