@@ -1,7 +1,7 @@
 """What each part of tasklight's fast training buys, each against the alternative it replaced,
 timed alternately in one process (medians), on the throughput benchmark's model and batch.
 
-    python benchmarks/train_parts.py             # 2 threads, about a minute
+    python benchmarks/train_parts.py             # 2 threads, about two minutes
     python benchmarks/train_parts.py --threads 1
 
 1. one dropout of a 64 x 24 x 256 activation, forward and backward: tasklight's ``Dropout``
@@ -9,7 +9,8 @@ timed alternately in one process (medians), on the throughput benchmark's model 
 2. a whole training step of the benchmark's model (64 x 24 tokens, its 17 dropouts, fused
    loss, AdamW, clipping), with tasklight's ``Dropout`` against ``nn.Dropout``'s forward;
 3. the optimiser's step over the benchmark model's 7.8M parameters: torch's fused AdamW (what
-   ``platform run`` uses in fp32) against AdamW's default per-parameter loop on CPU.
+   ``platform run`` uses in fp32) against AdamW's default per-parameter loop on CPU;
+4. a whole training step with the one optimiser against the other.
 
 Untrained weights, random tokens; only times are compared. Needs no data and no transformers.
 """
@@ -62,10 +63,14 @@ def main(argv: list[str] | None = None) -> int:
                        args.rounds, 2)
     report(f"2. training step, {s.batch} x {s.length} tokens", {k: v / 1e3 for k, v in result.items()}, "ms")
 
-    # 3. the optimiser's step alone, on the gradients of that step (each updates the weights).
+    # 3. the optimiser's step alone, on the gradients of that step (each updates the weights);
+    # 4. a training step with one optimiser or the other.
     loop = adamw(model.named_parameters(), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY, fused=False)
-    result = alternate({"fused": optimizer.step, "loop": loop.step}, args.rounds, 5)
-    report("3. AdamW step, the model's parameters", {k: v / 1e3 for k, v in result.items()}, "ms")
+    report("3. AdamW step, the model's parameters", alternate(
+        {"fused": optimizer.step, "loop": loop.step}, args.rounds, 5))
+    result = alternate({"fused": lambda: tasklight_step(model, head, optimizer, src, tgt),
+                        "loop": lambda: tasklight_step(model, head, loop, src, tgt)}, args.rounds, 2)
+    report(f"4. training step, {s.batch} x {s.length} tokens", {k: v / 1e3 for k, v in result.items()}, "ms")
     return 0
 
 
