@@ -26,7 +26,7 @@ from torch import nn
 from decode_parts import alternate, report, setup
 from tasklight.model.dropout import Dropout
 from tasklight.system import adamw
-from throughput import BETAS, LR, WEIGHT_DECAY, Sizes, build_tasklight, fixed_batch, tasklight_step
+from throughput import BETAS, LR, WEIGHT_DECAY, Sizes, build_tasklight, fixed_batch, tasklight_adamw, tasklight_step
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     # 2. a training step of the benchmark's model: its dropouts one way or the other.
     model, head = build_tasklight(s, s.vocab)
     model.train()
-    optimizer = adamw(model.named_parameters(), lr=LR, betas=BETAS, weight_decay=WEIGHT_DECAY, fused=True)
+    optimizer = tasklight_adamw(model)  # what `platform run` trains with in fp32 on CPU
     src, tgt, _ = fixed_batch(s, s.vocab, s.batch, s.length, seed=1)
 
     def step(plain: bool) -> None:
