@@ -16,7 +16,11 @@ timed alternately in one process (medians), on the throughput benchmark's model 
    log-probabilities written into buffers kept for the call, against fresh tensors at every
    step: time and minor page faults per call;
 8. greedy's scoring of a step as columns, ``embed @ hidden.T`` (V, 32), then the pick, against
-   the (32, V) product with the (C, V) copy and the pick over rows.
+   the (32, V) product with the (C, V) copy and the pick over rows;
+9. a whole greedy call (32 sources, 30 tokens) picking through the bf16 screen
+   (``Transformer.lm_argmax``, exact) against fp32 columns and the pick of part 8, with
+   vocabularies of 2,000, 8,000 (the benchmark's) and 32,000. Greedy decoding screens where
+   bf16 products are native (CPUs with AMX); elsewhere this part shows what it would cost.
 
 Untrained weights; only times are compared. Needs no data and no transformers.
 """
@@ -34,7 +38,8 @@ import torch
 import torch.nn.functional as F
 
 from tasklight.model import Transformer, TransformerConfig, generate
-from tasklight.model.decoding import _greedy_pick, _RunningBatch
+from tasklight.model.argmax import best_in_columns, bf16_is_native
+from tasklight.model.decoding import _RunningBatch
 from tasklight.model.transformer import _RealTokens
 
 C, H, LAYERS, FF, VOCAB, BATCH, STEPS = 256, 4, 3, 1024, 8000, 32, 30
@@ -127,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     columns = torch.randn(VOCAB, BATCH)
     with torch.inference_mode():
         report("4. greedy pick, 8000 x 32", alternate(
-            {"chunked": lambda: _greedy_pick(columns), "argmax": lambda: columns.argmax(0)}, args.rounds, 200))
+            {"chunked": lambda: best_in_columns(columns), "argmax": lambda: columns.argmax(0)}, args.rounds, 200))
 
     # 5. a 256 -> 1024 product for 32 rows.
     linear = model.decoder.blocks[0].ff.fc  # type: ignore[union-attr]
@@ -186,10 +191,35 @@ def main(argv: list[str] | None = None) -> int:
             best = chunks.amax(dim=2).argmax(dim=1, keepdim=True)
             return chunks.gather(1, best[:, :, None].expand(BATCH, 1, 64)).argmax(dim=2).add_(best, alpha=64)
 
-        assert torch.equal(_greedy_pick(model.lm_logit_columns(hidden)), by_rows_pick_rows().squeeze(1))
+        assert torch.equal(best_in_columns(model.lm_logit_columns(hidden)), by_rows_pick_rows().squeeze(1))
         report("8. greedy step's LM head + pick, 32 rows", alternate(
-            {"columns": lambda: _greedy_pick(model.lm_logit_columns(hidden)), "rows": by_rows_pick_rows},
+            {"columns": lambda: best_in_columns(model.lm_logit_columns(hidden)), "rows": by_rows_pick_rows},
             args.rounds, 100))
+
+    # 9. a greedy call: the bf16 screen against fp32 columns, at every step; at the benchmark's
+    # vocabulary, and at smaller and larger ones (the LM head's share of a step grows with it).
+    for vocab in (2_000, VOCAB, 32_000):
+        torch.manual_seed(0)
+        config = TransformerConfig(vocab_size=vocab, d_model=C, n_heads=H, encoder_layers=LAYERS,
+                                   decoder_layers=LAYERS, d_ff=FF, dropout=0.0, max_positions=64)
+        greedy_model = Transformer(config).eval().requires_grad_(False)
+        greedy_src = torch.where(src > 0, src % (vocab - 3) + 3, 0)  # the same padding, in range
+
+        def greedy_call(screen: bool, m: Transformer = greedy_model, src: torch.Tensor = greedy_src) -> list[list[int]]:
+            lm_argmax = Transformer.lm_argmax
+            m.lm_argmax = lambda hidden, banned=None: lm_argmax(m, hidden, banned, screen=screen)  # type: ignore[method-assign]
+            try:
+                with torch.inference_mode():
+                    return generate(m, torch.full((BATCH, 1), 2), src_ids=src, eos_id=3,
+                                    max_new_tokens=STEPS, min_new_tokens=STEPS)
+            finally:
+                del m.lm_argmax
+
+        assert greedy_call(True) == greedy_call(False), "the screen changed a greedy token"
+        result = alternate({"screen": lambda: greedy_call(True), "columns": lambda: greedy_call(False)},
+                           args.rounds, 1)
+        report(f"9. greedy call, 32 x 30, vocabulary {vocab:,}", {k: v / 1e3 for k, v in result.items()}, "ms")
+    print(f"   (bf16 products native here, so greedy decoding screens: {bf16_is_native('cpu')})")
     return 0
 
 

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from tasklight.model import Transformer, TransformerConfig, generate
-from tasklight.model.decoding import _greedy_pick, _stable_slots, _top_k
+from tasklight.model.decoding import _stable_slots, _top_k
 
 PAD, BOS, EOS = 0, 1, 2
 V = 19
@@ -155,9 +155,12 @@ A, B_, C, D, E = 3, 4, 5, 6, 7
 
 def fake_lm_head(monkeypatch: pytest.MonkeyPatch, model: Transformer, head: Callable[[Tensor], Tensor]) -> None:
     """Score with ``head`` (N, C) -> (N, V) instead of the model's LM head, in both layouts
-    decoding asks for: rows (``lm_logits``, beam search and sampling) and columns (greedy)."""
+    decoding asks for: rows (``lm_logits``, beam search and sampling) and columns (greedy's
+    ``lm_argmax``, held to the columns: its bf16 screen reads the embedding itself)."""
     monkeypatch.setattr(model, "lm_logits", lambda hidden, out=None: head(hidden))
     monkeypatch.setattr(model, "lm_logit_columns", lambda hidden: head(hidden).t())
+    lm_argmax = model.lm_argmax
+    monkeypatch.setattr(model, "lm_argmax", lambda hidden, banned=None: lm_argmax(hidden, banned, screen=False))
 
 
 @pytest.fixture
@@ -301,20 +304,6 @@ def test_chunked_top_k_is_exactly_topk(width: int, groups: int, k: int) -> None:
         expected = (values if off is None else values + off[..., None]).reshape(5, -1).topk(k, dim=1)
         top, index = _top_k(values, k, off)
         assert torch.equal(top, expected.values) and torch.equal(index, expected.indices)
-
-
-@pytest.mark.parametrize("width", [300, 512, 8000])
-def test_greedy_pick_is_argmax_first_of_equals(width: int) -> None:
-    """The chunked pick (best chunk of 64 columns, then the best column in it) must be
-    ``argmax``: the first of equal maxima, across chunks and within one, -inf rows included."""
-    logits = torch.randn(6, width, generator=torch.Generator().manual_seed(width))
-    logits[1, [70, 5, 200]] = 9.0  # equal maxima in different chunks: the first, 5
-    logits[2, [130, 129]] = 9.0  # within one chunk: 129
-    logits[3] = float("-inf")  # everything ruled out: 0, as argmax says
-    logits[4, :64] = float("-inf")  # a whole chunk ruled out
-    columns = logits.t().contiguous()  # (V, N), as greedy decoding scores
-    assert torch.equal(_greedy_pick(columns), logits.argmax(dim=1))
-    assert _greedy_pick(columns)[1:4].tolist() == [5, 129, 0]
 
 
 def test_stable_slots_keep_first_continuations_in_place() -> None:

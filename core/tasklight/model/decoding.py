@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .argmax import CHUNK
 from .transformer import DecoderCache, Transformer
 
 STRATEGIES = ("greedy", "sample", "beam")
@@ -92,14 +93,10 @@ class _RunningBatch:
             logits[:, self.eos_id] = -math.inf
         return logits
 
-    def next_logit_columns(self) -> Tensor:
-        """``next_logits`` transposed, (V, N): each row's logits as a column, the layout in
-        which the model scores a step fastest (``Transformer.lm_logit_columns``)."""
-        columns = self.model.lm_logit_columns(self._last_hidden())  # (V, N)
-        columns = columns.float() if columns.dtype != torch.float32 else columns
-        if self.eos_ruled_out():
-            columns[self.eos_id] = -math.inf
-        return columns
+    def next_best_tokens(self) -> Tensor:
+        """(N,) each row's highest-scoring next token (greedy), EOS ruled out as in
+        ``next_logits``, without the (N, V) logits where it can (``Transformer.lm_argmax``)."""
+        return self.model.lm_argmax(self._last_hidden(), self.eos_id if self.eos_ruled_out() else None)
 
     def next_logprobs(self) -> Tensor:
         """(N, V) float32 log-probabilities of the next token (see ``next_logits``)."""
@@ -198,15 +195,10 @@ def generate(
     if strategy == "beam":
         return _beam_search(batch, B, P, eos_id, max_new, beam_size, length_penalty)
     if strategy == "greedy":
-        return _one_token_at_a_time(
-            batch, B, eos_id, max_new, lambda: _greedy_pick(batch.next_logit_columns())
-        )
+        return _one_token_at_a_time(batch, B, eos_id, max_new, batch.next_best_tokens)
     return _one_token_at_a_time(
         batch, B, eos_id, max_new, lambda: _sample(batch.next_logits(), temperature, top_k, top_p, generator)
     )
-
-
-_CHUNK = 64  # columns per chunk of the two-stage top-k below
 
 
 def _top_k(values: Tensor, k: int, offset: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -221,44 +213,26 @@ def _top_k(values: Tensor, k: int, offset: Tensor | None = None) -> tuple[Tensor
     floating point (rounding is monotonic), so the result is the exact top k.
     """
     R, G, V = values.shape
-    if V < 4 * _CHUNK:  # small vocabularies (tests, toy models): the direct way
+    if V < 4 * CHUNK:  # small vocabularies (tests, toy models): the direct way
         flat = (values if offset is None else values + offset[..., None]).reshape(R, G * V)
         return flat.topk(k, dim=1)
-    if V % _CHUNK:  # pad with -inf to whole chunks (a copy, still far cheaper than topk)
-        values = F.pad(values, (0, _CHUNK - V % _CHUNK), value=-math.inf)
-    n = values.size(2) // _CHUNK
-    chunks = values.reshape(R, G * n, _CHUNK)  # (R, G*n, CH)
+    if V % CHUNK:  # pad with -inf to whole chunks (a copy, still far cheaper than topk)
+        values = F.pad(values, (0, CHUNK - V % CHUNK), value=-math.inf)
+    n = values.size(2) // CHUNK
+    chunks = values.reshape(R, G * n, CHUNK)  # (R, G*n, CH)
     best = chunks.amax(dim=2).view(R, G, n)  # (R, G, n) chunk maxima
     if offset is not None:
         best = best + offset[..., None]
     k_chunks = min(k, G * n)
     chunk_index = best.view(R, G * n).topk(k_chunks, dim=1).indices  # (R, kc) flat g * n + c
-    picked = chunks.gather(1, chunk_index[..., None].expand(R, k_chunks, _CHUNK))  # (R, kc, CH)
+    picked = chunks.gather(1, chunk_index[..., None].expand(R, k_chunks, CHUNK))  # (R, kc, CH)
     group = chunk_index // n  # (R, kc)
     if offset is not None:
         picked = picked + offset.gather(1, group)[..., None]
-    top, where = picked.view(R, k_chunks * _CHUNK).topk(k, dim=1)  # (R, k)
-    chunk = chunk_index.gather(1, where // _CHUNK)  # (R, k) flat chunk of each winner
-    column = (chunk % n) * _CHUNK + where % _CHUNK  # (R, k) column within its group
+    top, where = picked.view(R, k_chunks * CHUNK).topk(k, dim=1)  # (R, k)
+    chunk = chunk_index.gather(1, where // CHUNK)  # (R, k) flat chunk of each winner
+    column = (chunk % n) * CHUNK + where % CHUNK  # (R, k) column within its group
     return top, (chunk // n) * V + column
-
-
-def _greedy_pick(columns: Tensor) -> Tensor:
-    """(V, N) logits as columns -> (N,) the highest-scoring token of each (the first of equals).
-
-    The best chunk of 64 rows, then the best row in it: on CPU several times faster than
-    ``argmax`` over the whole columns. Both stages take the first of equals, so the result is
-    ``argmax``'s, ties and all -inf columns included.
-    """
-    V, N = columns.shape
-    if V < 4 * _CHUNK:
-        return columns.argmax(dim=0)
-    if V % _CHUNK:  # -inf rows up to whole chunks: a copy, but after every real row
-        columns = F.pad(columns, (0, 0, 0, _CHUNK - V % _CHUNK), value=-math.inf)
-    chunks = columns.reshape(columns.size(0) // _CHUNK, _CHUNK, N)
-    best = chunks.amax(dim=1).argmax(dim=0, keepdim=True)  # (1, N) first chunk holding the maximum
-    within = chunks.gather(0, best[:, None, :].expand(1, _CHUNK, N)).argmax(dim=1)  # (1, N)
-    return within.add_(best, alpha=_CHUNK).squeeze(0)
 
 
 def _sample(
