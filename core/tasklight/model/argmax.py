@@ -95,7 +95,8 @@ def screened_best(
         approx[banned] = -math.inf
     if V % CHUNK:
         approx = F.pad(approx, (0, 0, 0, CHUNK - V % CHUNK), value=-math.inf)
-    chunk_best = approx.view(-1, CHUNK, N).amax(dim=1)  # (V / CHUNK, N)
+    chunks = approx.view(-1, CHUNK, N)  # (V / CHUNK, CHUNK, N)
+    chunk_best = chunks.amax(dim=1)  # (V / CHUNK, N)
     # Twice the slack of the module doc: below this floor no token of the row can win.
     slack = torch.linalg.vector_norm(hidden, dim=1).mul_(2 * (_RELATIVE_SLACK * norm_max + _ABSOLUTE_SLACK))
     floor = chunk_best.amax(dim=0).sub_(slack).sub_(2 * _ABSOLUTE_SLACK)  # (N,)
@@ -103,8 +104,7 @@ def screened_best(
         return None
     # Candidates: the chunks whose best reaches the floor, then the tokens in them that do.
     chunk, column = (chunk_best >= floor).nonzero().unbind(1)  # (P,) each
-    rows = torch.arange(CHUNK, device=approx.device).mul_(N)  # a chunk's rows, as flat offsets
-    values = approx.view(-1).take((chunk * (CHUNK * N) + column)[:, None] + rows)  # (P, CHUNK)
+    values = chunks[chunk, :, column]  # (P, CHUNK)
     pair, within = (values >= floor.index_select(0, column)[:, None]).nonzero().unbind(1)
     token = chunk.index_select(0, pair) * CHUNK + within  # (K,)
     column = column.index_select(0, pair)
