@@ -19,7 +19,7 @@ timed alternately in one process (medians), on the throughput benchmark's model 
    the (32, V) product with the (C, V) copy and the pick over rows;
 9. a whole greedy call (32 sources, 30 tokens) picking through the bf16 screen
    (``Transformer.lm_argmax``, exact) against fp32 columns and the pick of part 8, with
-   vocabularies of 2,000, 8,000 (the benchmark's) and 32,000. Greedy decoding screens where
+   vocabularies of 2,000, 8,000 (the benchmark's), 16,000 and 32,000. Greedy decoding screens where
    bf16 products are native (CPUs with AMX); elsewhere this part shows what it would cost.
 
 Untrained weights; only times are compared. Needs no data and no transformers.
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 9. a greedy call: the bf16 screen against fp32 columns, at every step; at the benchmark's
     # vocabulary, and at smaller and larger ones (the LM head's share of a step grows with it).
-    for vocab in (2_000, VOCAB, 32_000):
+    for vocab in (2_000, VOCAB, 16_000, 32_000):
         torch.manual_seed(0)
         config = TransformerConfig(vocab_size=vocab, d_model=C, n_heads=H, encoder_layers=LAYERS,
                                    decoder_layers=LAYERS, d_ff=FF, dropout=0.0, max_positions=64)

@@ -34,10 +34,11 @@ from torch import Tensor
 CHUNK = 64  # rows per chunk of the two-stage reductions (also decoding's top-k)
 
 SCREEN_MAX_WIDTH = 2**14  # the bound below holds for C up to this
-# Below about this many tokens the screen's fixed cost (some 25 small operations) eats what the
-# bf16 product saves: no gain at 2,000 tokens, some at 8,000, more at 32,000 (CPU, 32 rows:
-# benchmarks/decode_parts.py, part 9). Greedy decoding screens from here up.
-SCREEN_MIN_VOCAB = 4096
+# The screen has a fixed cost (some 25 small operations) that only a large LM head pays back:
+# per greedy call of 32 rows on this project's CPU it gained nothing at 2,000 or 8,000 tokens
+# (0.85-1.09x), 1.06-1.18x at 16,000 and 1.19-1.38x at 32,000 (benchmarks/decode_parts.py,
+# part 9). Greedy decoding screens from here up.
+SCREEN_MIN_VOCAB = 12_000
 _RELATIVE_SLACK = 2.0**-6  # |bf16 score - fp32 score| <= this * |e| |h| (module doc)
 _ABSOLUTE_SLACK = 2.0**-110  # flushed denormals: at most this * (1 + |h|)
 
