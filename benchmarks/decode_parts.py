@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from tasklight.model import Transformer, TransformerConfig, generate
-from tasklight.model.argmax import best_in_columns, bf16_is_native
+from tasklight.model.argmax import SCREEN_MIN_VOCAB, best_in_columns, bf16_is_native
 from tasklight.model.decoding import _RunningBatch
 from tasklight.model.transformer import _RealTokens
 
@@ -219,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         result = alternate({"screen": lambda: greedy_call(True), "columns": lambda: greedy_call(False)},
                            args.rounds, 1)
         report(f"9. greedy call, 32 x 30, vocabulary {vocab:,}", {k: v / 1e3 for k, v in result.items()}, "ms")
-    print(f"   (bf16 products native here, so greedy decoding screens: {bf16_is_native('cpu')})")
+    print(f"   (bf16 products native here: {bf16_is_native('cpu')}; where they are, greedy decoding "
+          f"screens from {SCREEN_MIN_VOCAB:,} tokens up)")
     return 0
 
 

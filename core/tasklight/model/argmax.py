@@ -35,8 +35,8 @@ CHUNK = 64  # rows per chunk of the two-stage reductions (also decoding's top-k)
 
 SCREEN_MAX_WIDTH = 2**14  # the bound below holds for C up to this
 # The screen has a fixed cost (some 25 small operations) that only a large LM head pays back:
-# per greedy call of 32 rows on this project's CPU it gained nothing at 2,000 or 8,000 tokens
-# (0.85-1.09x), 1.06-1.18x at 16,000 and 1.19-1.38x at 32,000 (benchmarks/decode_parts.py,
+# per greedy call of 32 rows on this project's CPU it gained nothing reliable at 2,000 or 8,000
+# tokens (0.90-1.09x), 1.12x at 16,000 and 1.20-1.38x at 32,000 (benchmarks/decode_parts.py,
 # part 9). Greedy decoding screens from here up.
 SCREEN_MIN_VOCAB = 12_000
 _RELATIVE_SLACK = 2.0**-6  # |bf16 score - fp32 score| <= this * |e| |h| (module doc)
