@@ -34,7 +34,7 @@ from torch import Tensor
 CHUNK = 64  # rows per chunk of the two-stage reductions (also decoding's top-k)
 
 SCREEN_MAX_WIDTH = 2**14  # the bound below holds for C up to this
-# The screen has a fixed cost (some 25 small operations) that only a large LM head pays back:
+# The screen has a fixed cost (some 40 small operations) that only a large LM head pays back:
 # per greedy call of 32 rows on this project's CPU it gained nothing reliable at 2,000 or 8,000
 # tokens (0.90-1.09x), 1.12x at 16,000 and 1.20-1.38x at 32,000 (benchmarks/decode_parts.py,
 # part 9). Greedy decoding screens from here up.
