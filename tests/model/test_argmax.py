@@ -163,3 +163,19 @@ def spy_on_the_screen(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr("tasklight.model.transformer.screened_best", counted)
     return calls
+
+
+@pytest.mark.slow  # 500 random cases: about 15 s
+def test_screen_matches_the_fp32_argmax_on_random_near_ties() -> None:
+    """Random widths, sizes and scales, with rows planted next to each row's winner (near ties
+    that bf16 cannot tell apart) and sometimes a banned token: the screen is the fp32 argmax."""
+    for seed in range(500):
+        g = torch.Generator().manual_seed(seed)
+        vocab, width, rows = (int(torch.randint(low, high, (1,), generator=g)) for low, high in ((256, 3000), (4, 300), (1, 40)))
+        scale = float(10 ** torch.empty(1).uniform_(-3, 3, generator=g))
+        weight = torch.randn(vocab, width, generator=g) * scale
+        hidden = torch.randn(rows, width, generator=g)
+        for winner in fp32_best(weight, hidden)[:5].tolist():
+            weight[int(torch.randint(0, vocab, (1,), generator=g))] = weight[winner] + 1e-4 * scale * torch.randn(width, generator=g)
+        banned = int(torch.randint(0, vocab, (1,), generator=g)) if seed % 3 == 0 else None
+        assert torch.equal(screen(weight, hidden, banned), fp32_best(weight, hidden, banned)), f"seed {seed}"

@@ -53,12 +53,19 @@ def best_in_columns(columns: Tensor) -> Tensor:
     V, N = columns.shape
     if V < 4 * CHUNK:
         return columns.argmax(dim=0)
-    if V % CHUNK:  # -inf rows up to whole chunks: a copy, but after every real row
-        columns = F.pad(columns, (0, 0, 0, CHUNK - V % CHUNK), value=-math.inf)
-    chunks = columns.reshape(columns.size(0) // CHUNK, CHUNK, N)
+    chunks = _in_chunks(columns)
     best = chunks.amax(dim=1).argmax(dim=0, keepdim=True)  # (1, N) first chunk holding the maximum
     within = chunks.gather(0, best[:, None, :].expand(1, CHUNK, N)).argmax(dim=1)  # (1, N)
     return within.add_(best, alpha=CHUNK).squeeze(0)
+
+
+def _in_chunks(columns: Tensor) -> Tensor:
+    """(V, N) -> (V / CHUNK, CHUNK, N), rows of -inf added up to whole chunks (a copy, but
+    after every real row, so indices into the chunks are token ids)."""
+    V, N = columns.shape
+    if V % CHUNK:
+        columns = F.pad(columns, (0, 0, 0, CHUNK - V % CHUNK), value=-math.inf)
+    return columns.reshape(-1, CHUNK, N)
 
 
 @functools.cache
@@ -94,9 +101,7 @@ def screened_best(
     approx = torch.mm(weight_bf16, hidden.to(torch.bfloat16).t()).float()  # (V, N)
     if banned is not None:
         approx[banned] = -math.inf
-    if V % CHUNK:
-        approx = F.pad(approx, (0, 0, 0, CHUNK - V % CHUNK), value=-math.inf)
-    chunks = approx.view(-1, CHUNK, N)  # (V / CHUNK, CHUNK, N)
+    chunks = _in_chunks(approx)
     chunk_best = chunks.amax(dim=1)  # (V / CHUNK, N)
     # Twice the slack of the module doc: below this floor no token of the row can win.
     slack = torch.linalg.vector_norm(hidden, dim=1).mul_(2 * (_RELATIVE_SLACK * norm_max + _ABSOLUTE_SLACK))
