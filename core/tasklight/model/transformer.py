@@ -757,7 +757,8 @@ class Transformer(nn.Module):
         bf16 screen that scores again in fp32 only the few tokens that could win. The screen
         is chosen where bf16 products are native (CPUs with AMX), without autograd, for
         vocabularies of ``SCREEN_MIN_VOCAB`` tokens or more: on this project's CPU a greedy
-        call with 32,000 tokens is 1.2-1.4x faster with it (benchmarks/decode_parts.py, part 9).
+        call is about 1.03x faster with it at 8,000 tokens and 1.3x at 32,000
+        (benchmarks/decode_parts.py, part 9).
         It keeps a bf16 copy of the embedding (half the embedding's size). ``screen`` True or
         False forces the choice (tests); None decides as above.
         """
