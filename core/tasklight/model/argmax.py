@@ -36,9 +36,9 @@ CHUNK = 64  # rows per chunk of the two-stage reductions (also decoding's top-k)
 SCREEN_MAX_WIDTH = 2**14  # the bound below holds for C up to this
 # The screen has a fixed cost (some 40 small operations) that only a large enough LM head pays
 # back. A whole greedy call of 32 rows on this project's CPU, timed in pairs with and without
-# (benchmarks/decode_parts.py, part 9, the median of the pairs' ratios): 0.98x at 4,000 tokens,
-# 1.00x at 6,000, 1.03x at 8,000 (faster in 28 of 30 pairs), 1.34x at 32,000. Greedy decoding
-# screens from where it stops costing time.
+# (benchmarks/decode_parts.py, part 9, the median of the pairs' ratios, two runs): 0.98x at
+# 4,000 tokens, 1.00x at 6,000, 1.02-1.03x at 8,000 (faster in 28 of 30 pairs), 1.27-1.34x at
+# 32,000. Greedy decoding screens from where it stops costing time.
 SCREEN_MIN_VOCAB = 6_000
 _RELATIVE_SLACK = 2.0**-6  # |bf16 score - fp32 score| <= this * |e| |h| (module doc)
 _ABSOLUTE_SLACK = 2.0**-110  # flushed denormals: at most this * (1 + |h|)
