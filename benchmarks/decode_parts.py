@@ -47,8 +47,9 @@ from tasklight.model.transformer import _RealTokens
 C, H, LAYERS, FF, VOCAB, BATCH, STEPS = 256, 4, 3, 1024, 8000, 32, 30
 
 
-def alternate(work: dict[str, Callable[[], object]], rounds: int, repeat: int) -> dict[str, float]:
-    """Median microseconds per call of each function, the functions taking turns."""
+def _take_turns(work: dict[str, Callable[[], object]], rounds: int, repeat: int) -> dict[str, list[float]]:
+    """Microseconds per call of each function in each round, after one warm-up call each; the
+    functions take turns, and which goes first alternates from round to round."""
     for f in work.values():
         f()
     times: dict[str, list[float]] = {name: [] for name in work}
@@ -58,23 +59,22 @@ def alternate(work: dict[str, Callable[[], object]], rounds: int, repeat: int) -
             for _ in range(repeat):
                 work[name]()
             times[name].append((time.perf_counter() - start) / repeat * 1e6)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
+
+
+def alternate(work: dict[str, Callable[[], object]], rounds: int, repeat: int) -> dict[str, float]:
+    """Median microseconds per call of each function, the functions taking turns."""
+    return {name: statistics.median(t) for name, t in _take_turns(work, rounds, repeat).items()}
 
 
 def paired(work: dict[str, Callable[[], object]], rounds: int) -> tuple[dict[str, float], float, int]:
-    """Two functions timed in pairs (which goes first alternates): the median milliseconds per
-    call of each, the median over the pairs of second / first, and in how many pairs the
-    first was faster. A burst of load from elsewhere slows both calls of a pair alike."""
-    (a, first), (b, second) = work.items()
-    first(), second()
-    times: dict[str, list[float]] = {a: [], b: []}
-    for r in range(rounds):
-        for name in (a, b) if r % 2 == 0 else (b, a):
-            start = time.perf_counter()
-            work[name]()
-            times[name].append((time.perf_counter() - start) * 1e3)
-    ratios = [tb / ta for ta, tb in zip(times[a], times[b])]
-    return {k: statistics.median(t) for k, t in times.items()}, statistics.median(ratios), sum(r > 1 for r in ratios)
+    """Two functions timed in pairs (one round each): the median milliseconds per call of each,
+    the median over the pairs of second / first, and in how many pairs the first was faster.
+    A burst of load from elsewhere slows both calls of a pair alike."""
+    (a, first), (b, second) = _take_turns(work, rounds, 1).items()
+    ratios = [tb / ta for ta, tb in zip(first, second)]
+    medians = {a: statistics.median(first) / 1e3, b: statistics.median(second) / 1e3}
+    return medians, statistics.median(ratios), sum(r > 1 for r in ratios)
 
 
 def report(title: str, result: dict[str, float], unit: str = "µs") -> None:
