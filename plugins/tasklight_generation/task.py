@@ -192,11 +192,6 @@ def block_size(ctx: tasklight.TaskContext) -> int:
     return size
 
 
-def keep_percent(ctx: tasklight.TaskContext) -> float:
-    """The percentage of a text that trains when its end validates."""
-    return 100 * (1 - float(ctx.config["data.val_fraction"]))
-
-
 def check_decoding(ctx: tasklight.TaskContext) -> None:
     c = ctx.config
     if c["decoding.strategy"] == "sample":

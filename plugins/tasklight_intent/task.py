@@ -100,12 +100,8 @@ class IntentTask(tasklight.Task):
         return None  # a generic format (JSONL, CSV, TSV, JSON list) with text/label fields
 
     def read_splits(self, path: Path, ctx: tasklight.TaskContext) -> dict[str, list[Utterance]] | None:
-        """Every split of a multi-split file (CLINC150's ``data_full.json``), by its own names.
-
-        For the ``read_splits`` hook proposed for the core (``--data data_full.json``
-        alone would then give train/val/test); until the core calls it, the folder
-        layout above serves.
-        """
+        """Every split of a multi-split file (CLINC150's ``data_full.json``), by its own names:
+        ``--data data_full.json`` alone gives train, validation (``val``) and test."""
         if not (path.name.lower().endswith(".json") and path.is_file()):
             return None
         data = readers.load_json(path)
@@ -115,12 +111,10 @@ class IntentTask(tasklight.Task):
         return {name: self._utterances(readers.split_pairs(data, path, name, oos)) for name in data}
 
     def _bare_split(self, path: Path, data: dict[str, Any], ctx: tasklight.TaskContext) -> str:
-        """A multi-split file given as a path of its own is read as its train split.
-
-        The core has no way yet to take several splits from one file, so validation
-        and test must come from elsewhere: the file's folder
-        (``--set data.validation=FOLDER`` picks the folder's ``val``), or other files.
-        Anything that would silently test on held-out train examples is refused.
+        """A multi-split file named as one split's path (``--set data.train=data_full.json``)
+        is read as its train split; validation and test must then come from elsewhere: the
+        file's folder (``--set data.validation=FOLDER`` picks the folder's ``val``), or other
+        files. Anything that would silently test on held-out train examples is refused.
         """
         splits = ", ".join(sorted(data))
         folder = path.parent

@@ -105,7 +105,7 @@ def _load_paths(
         _check_paths(spec)
         paths = [Path(p) for p in spec.split(",")]
         if len(paths) == 1 and paths[0].is_dir():
-            return _read_split(task, paths[0], "train" if role == "train" else role, role, ctx, adapters, guess=True)
+            return _read_split(task, paths[0], role, role, ctx, adapters, guess=True)
         return Split(role, _read_files(task, paths, ctx, adapters), spec, paths)
 
     for role in SPLITS:
@@ -133,8 +133,14 @@ def _load_paths(
                 f"{folder or base}: no train split found ({'files' if folder else 'splits'}: {', '.join(names) or 'none'}); "
                 "name one with --set data.train=NAME"
             )
+    return _fill_missing(task, splits, ctx, roles)
+
+
+def _fill_missing(task: Task, splits: dict[str, Split], ctx: TaskContext, roles: Sequence[str]) -> dict[str, Split]:
+    """``roles`` of ``splits``, a missing validation split held out of train and a missing
+    test split replaced by the validation examples (the origin says so)."""
     if "validation" not in splits and "train" in splits:
-        splits["train"], splits["validation"] = _hold_out(task, splits["train"], config["data.val_fraction"], ctx)
+        splits["train"], splits["validation"] = _hold_out(task, splits["train"], ctx.config["data.val_fraction"], ctx)
     if "test" not in splits and "validation" in splits:
         held = splits["validation"]
         splits["test"] = Split("test", held.examples, f"{held.origin} (no test split: the validation examples)", held.files)
@@ -248,9 +254,4 @@ def _load_hf(task: Task, source: str, ctx: TaskContext, roles: Sequence[str]) ->
             splits[role] = Split(role, examples, f"{source}[{wanted}]")
     if "train" not in splits:
         raise UserError(f"{source}: no train split (splits: {', '.join(names)})")
-    if "validation" not in splits:
-        splits["train"], splits["validation"] = _hold_out(task, splits["train"], ctx.config["data.val_fraction"], ctx)
-    if "test" not in splits:
-        held = splits["validation"]
-        splits["test"] = Split("test", held.examples, f"{held.origin} (no test split: the validation examples)")
-    return {role: splits[role] for role in roles if role in splits}
+    return _fill_missing(task, splits, ctx, roles)
