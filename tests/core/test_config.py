@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tasklight.config import default_file, flatten, load_config, read_toml
+from tasklight.config import default_file, flatten, load_config, read_toml, task_defaults
 from tasklight.errors import UserError
 from tasklight.plugins import get_platform
 
@@ -20,7 +20,7 @@ def test_shipped_config_validates_for_every_task(task_name, demo):
     if task_name not in platform.tasks:
         pytest.skip(f"task {task_name!r} is not registered yet")
     task = platform.tasks.get(task_name)
-    config = load_config(task.name, task.settings, demo=demo)
+    config = load_config(task.name, task_defaults(task, demo=demo), demo=demo)
     model = config.model_fields()
     assert model["d_model"] % model["n_heads"] == 0
     assert config["trainer.lr"] > 0
@@ -33,19 +33,33 @@ def test_every_shipped_preset_is_complete():
         assert set(preset) == keys, name
 
 
-def test_every_task_table_uses_known_keys():
-    raw = read_toml(default_file())
-    platform = get_platform()
-    for name, table in raw.get("tasks", {}).items():
-        task = platform.tasks.get(name)
-        overrides = [f"{k}={v}" for k, v in flatten({k: v for k, v in table.items() if not isinstance(v, dict)}).items()]
-        load_config(task.name, task.settings, demo=True, overrides=overrides)
+def test_the_shipped_file_holds_core_defaults_only():
+    # Task settings live in each task's own package (Task.settings, Task.demo_settings).
+    assert "tasks" not in read_toml(default_file())
 
 
-def test_demo_table_applies_only_to_demo_data():
+def test_demo_settings_apply_only_to_demo_data():
     task = get_platform().tasks.get("translation")
-    assert load_config("translation", task.settings, demo=True)["model.preset"] == "mini"
-    assert load_config("translation", task.settings, demo=False)["model.preset"] == "small"
+    demo = load_config("translation", task_defaults(task, demo=True), demo=True)
+    real = load_config("translation", task_defaults(task, demo=False), demo=False)
+    assert (demo["model.preset"], demo["trainer.max_steps"]) == ("mini", 700)
+    assert (real["model.preset"], real["trainer.max_steps"]) == ("small", -1)
+
+
+def test_a_task_default_of_a_model_field_applies():
+    task = get_platform().tasks.get("qa")
+    assert task.demo_settings["model.dropout"] == 0.0
+    config = load_config("qa", task_defaults(task, demo=True), demo=True)
+    assert (config["model.preset"], config.model_fields()["dropout"]) == ("mini", 0.0)
+    assert load_config("qa", task_defaults(task, demo=False), demo=False).model_fields()["dropout"] == 0.1
+
+
+def test_a_local_task_table_overrides_the_task_defaults(tmp_path, monkeypatch):
+    (tmp_path / "platform.toml").write_text('[tasks.translation.demo]\n"trainer.max_steps" = 5\n')
+    monkeypatch.chdir(tmp_path)
+    task = get_platform().tasks.get("translation")
+    assert load_config("translation", task_defaults(task, demo=True), demo=True)["trainer.max_steps"] == 5
+    assert load_config("translation", task_defaults(task, demo=False), demo=False)["trainer.max_steps"] == -1
 
 
 def test_set_overrides_are_typed():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tasklight.config import load_config
+from tasklight.config import load_config, task_defaults
 from tasklight.data.sources import load_splits
 from tasklight.errors import UserError
 from tasklight.plugins import get_platform
@@ -22,7 +22,7 @@ from tasklight_intent.task import Prediction, Utterance
 def _setup(*overrides: str, demo: bool = False):
     platform = get_platform()
     task = platform.tasks.get("intent")
-    config = load_config("intent", task.settings, demo=demo, overrides=list(overrides))
+    config = load_config("intent", task_defaults(task, demo=demo), demo=demo, overrides=list(overrides))
     return platform, task, TaskContext(config=config, metric=platform.metrics.get, seed=42)
 
 
@@ -284,7 +284,7 @@ def test_cli_run_then_predict(tmp_path, runner):
 
 @pytest.mark.slow
 def test_demo_settings_reach_90_percent(tmp_path, runner):
-    """The shipped [tasks.intent.demo] settings: test accuracy >= 90 (about a minute on one thread)."""
+    """IntentTask.demo_settings: test accuracy >= 90 (about a minute on one thread)."""
     out = tmp_path / "demo"
     code, output = invoke(runner, "run", "intent", "--out", str(out), "--set", "trainer.threads=1", "--quiet")
     assert code == 0, output

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasklight.config import default_file, load_config, read_toml
+from tasklight.config import default_file, load_config, read_toml, task_defaults
 from tasklight.errors import UserError
 
 SUITE_KEYS = ("description", "seeds", "set", "entries")
@@ -238,7 +238,7 @@ def check_suite(suite: Suite, platform: Any) -> None:
         try:
             task = platform.tasks.get(entry.task)
             cli = {f"trainer.{k}": v for k, v in entry.budget().items()} | {"run.seed": entry.seeds[0], "run.data": entry.data}
-            config = load_config(task.name, task.settings, demo=is_demo(entry.data), overrides=entry.overrides, cli=cli)
+            config = load_config(task.name, task_defaults(task, demo=is_demo(entry.data)), demo=is_demo(entry.data), overrides=entry.overrides, cli=cli)
             if is_demo(entry.data) and not is_demo(entry.data, config):
                 load_config(task.name, task.settings, demo=False, overrides=entry.overrides, cli=cli)
         except UserError as err:
