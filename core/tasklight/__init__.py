@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tasklight.errors import UserError
 from tasklight.hookspecs import hookimpl
 from tasklight.task import (
+    IGNORE_INDEX,
     SHAPES,
     SPLITS,
     Adapter,
@@ -33,6 +34,8 @@ _LAZY = {
     "ClassificationHead": "tasklight.heads",
     "SpanHead": "tasklight.heads",
     "CausalLMHead": "tasklight.heads",
+    "TokenClassificationHead": "tasklight.heads",
+    "check_loss": "tasklight.heads",
     "Decoding": "tasklight.heads",
     "PredictContext": "tasklight.heads",
     "Tokenizer": "tasklight.data.tokenizer",
@@ -48,7 +51,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "SHAPES", "SPLITS", "Adapter", "Features", "Metric", "MetricValue", "Record", "Shape", "Task",
+    "IGNORE_INDEX", "SHAPES", "SPLITS", "Adapter", "Features", "Metric", "MetricValue", "Record", "Shape", "Task",
     "TaskContext", "UserError", "hookimpl", "__version__", *_LAZY,
 ]
 
@@ -56,7 +59,10 @@ if TYPE_CHECKING:
     from tasklight.api import Model, load, run
     from tasklight.data.tokenizer import Tokenizer
     from tasklight.formats import read_jsonl, read_lines, read_text
-    from tasklight.heads import CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead
+    from tasklight.heads import (
+        CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead, TokenClassificationHead,
+        check_loss,
+    )
     from tasklight.model import Transformer, TransformerConfig, generate
 
 

@@ -195,6 +195,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     pl.seed_everything(seed, workers=True, verbose=False)
     tokenizer = _tokenizer_for(task, splits["train"], run_dir, config, given, options.resume)
     head_hparams = task.head_hparams(splits["train"].examples, ctx)
+    ctx.hparams = head_hparams  # encode/decode may need them (the label list)
     mconfig = model_config(task, config, tokenizer)
     if options.resume:
         _check_resumable(task, mconfig, run_dir / CHECKPOINTS / "last.ckpt")
@@ -511,7 +512,7 @@ def load_run(run_dir: Path, task_name: str | None = None, platform: Platform | N
             key = item.partition("=")[0].strip()
             merged[key] = extra[key]
         config = Config(merged, config.presets)
-    ctx = TaskContext(config=config, metric=platform.metrics.get, seed=int(config["run.seed"]))
+    ctx = TaskContext(config=config, metric=platform.metrics.get, seed=int(config["run.seed"]), hparams=hparams.get("head_hparams", {}))
     tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
     from tasklight.model import TransformerConfig
     from tasklight.system import TaskSystem

@@ -120,7 +120,8 @@ def check_train_predict_score(task: Task, ctx: TaskContext, demo: dict[str, list
     from tasklight.data.datamodule import TaskDataModule
     from tasklight.data.tokenizer import Tokenizer
     from tasklight.evaluation import encode_examples, predict_examples, score
-    from tasklight.heads import Decoding
+    from tasklight.data.batching import Collator
+    from tasklight.heads import Decoding, check_loss
     from tasklight.model import TransformerConfig
     from tasklight.runner import model_config
     from tasklight.system import TaskSystem
@@ -129,12 +130,18 @@ def check_train_predict_score(task: Task, ctx: TaskContext, demo: dict[str, list
     tokenizer = Tokenizer.train((t for e in train for t in task.texts(e)), 300, 1, task.special_tokens)
     hparams = task.head_hparams(train, ctx)
     json.dumps(hparams)  # must be plain values: they go into checkpoints
+    ctx = TaskContext(ctx.config, ctx.metric, ctx.seed, hparams)
     mconfig = model_config(task, ctx.config, tokenizer)
     head = task.build_head(TransformerConfig(**mconfig), hparams, ctx)
     optim = {"lr": 1e-3, "min_lr": 0.0, "warmup_steps": 1, "schedule": "constant", "weight_decay": 0.0, "betas": [0.9, 0.98], "max_steps": steps}
     system = TaskSystem(task_name=task.name, task_version=task.version, model=mconfig, head=head, head_hparams=hparams, optim=optim)
     rows = encode_examples(task, train, tokenizer, ctx, train=True)
     _require(len(rows.rows) > 0, f"{task.name}: encode() gave no rows")
+    # The head protocol on one batch first: a wrong return is named here, not deep in Lightning.
+    try:
+        check_loss(head, head.loss(system.model, Collator(tokenizer.pad_id)(list(enumerate(rows.rows[:4])))))
+    except UserError as err:
+        raise ConformanceError(f"{task.name}: {err}") from None
     val_rows = encode_examples(task, demo["validation"][:32], tokenizer, ctx, train=True)
     data = TaskDataModule(rows.rows, val_rows.rows, pad_id=tokenizer.pad_id, max_tokens=1024, eval_max_tokens=1024, seed=0)
     trainer = pl.Trainer(

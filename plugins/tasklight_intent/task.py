@@ -180,7 +180,10 @@ class IntentTask(tasklight.Task):
         self, example: Utterance, tokenizer: Any, ctx: tasklight.TaskContext, *, train: bool
     ) -> list[tasklight.Features]:
         ids = tokenizer.encode(example.text)[: int(ctx.config["data.max_length"])] or [tokenizer.unk_id]
-        return [{"input": ids, "_label": example.label}]
+        # The label's index in the head's label list; a label unseen in training adds no loss.
+        labels = ctx.hparams["labels"]
+        label = labels.index(example.label) if example.label in labels else tasklight.IGNORE_INDEX
+        return [{"input": ids, "label": label}]
 
     # ---- prediction and scoring -----------------------------------------------------
     def decode(self, example: Utterance, outputs: list[Any], tokenizer: Any, ctx: tasklight.TaskContext) -> Prediction:
