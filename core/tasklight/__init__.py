@@ -45,6 +45,10 @@ _LAZY = {
     "read_lines": "tasklight.formats",
     "read_text": "tasklight.formats",
     "read_jsonl": "tasklight.formats",
+    "load_json": "tasklight.formats",
+    "read_parallel": "tasklight.formats",
+    "aligned_splits": "tasklight.formats",
+    "read_squad": "tasklight.formats",
     "load": "tasklight.api",
     "run": "tasklight.api",
     "Model": "tasklight.api",
@@ -58,7 +62,7 @@ __all__ = [
 if TYPE_CHECKING:
     from tasklight.api import Model, load, run
     from tasklight.data.tokenizer import Tokenizer
-    from tasklight.formats import read_jsonl, read_lines, read_text
+    from tasklight.formats import aligned_splits, load_json, read_jsonl, read_lines, read_parallel, read_squad, read_text
     from tasklight.heads import (
         CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead, TokenClassificationHead,
         check_loss,

@@ -110,7 +110,7 @@ class IntentTask(tasklight.Task):
             return self._utterances(readers.read_aligned(paths))
         path = paths[0]
         if path.name.lower().endswith(".json") and path.is_file():
-            data = readers.load_json(path)
+            data = tasklight.load_json(path)
             if readers.is_multi_split(data):
                 return self._utterances(readers.read_multi_split(path, self._bare_split(path, data, ctx), oos))
         return None  # a generic format (JSONL, CSV, TSV, JSON list) with text/label fields
@@ -120,7 +120,7 @@ class IntentTask(tasklight.Task):
         ``--data data_full.json`` alone gives train, validation (``val``) and test."""
         if not (path.name.lower().endswith(".json") and path.is_file()):
             return None
-        data = readers.load_json(path)
+        data = tasklight.load_json(path)
         if not readers.is_multi_split(data):
             return None
         oos = str(ctx.config["data.clinc_oos"])

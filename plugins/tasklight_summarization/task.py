@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import tasklight
-from tasklight_summarization import formats
+from tasklight_summarization import readers
 from tasklight_summarization.demo import demo_pairs
 from tasklight_summarization.metrics import ROUGE_TYPES, rouge
 
@@ -103,16 +103,16 @@ class SummarizationTask(tasklight.Task):
         return tuple(numbered)
 
     def read_files(self, paths: list[Path], ctx: tasklight.TaskContext) -> list[Document] | None:
-        if len(paths) != 1 or not paths[0].name.lower().endswith(formats.JSONL_SUFFIXES):
+        if len(paths) != 1 or not paths[0].name.lower().endswith(readers.JSONL_SUFFIXES):
             return None  # CSV / TSV / JSON through the generic adapters
         path = paths[0]
-        return [self.from_record(record, f"{path}:{line}", ctx) for line, record in formats.read_records(path)]
+        return [self.from_record(record, f"{path}:{line}", ctx) for line, record in readers.read_records(path)]
 
     def split_names(self, folder: Path, ctx: tasklight.TaskContext) -> list[str]:
-        return formats.split_names(folder) or super().split_names(folder, ctx)
+        return readers.split_names(folder) or super().split_names(folder, ctx)
 
     def split_files(self, folder: Path, split: str, ctx: tasklight.TaskContext) -> list[Path] | None:
-        return formats.split_file(folder, split)
+        return readers.split_file(folder, split)
 
     def texts(self, example: Document) -> Iterable[str]:
         yield example.text

@@ -2,7 +2,12 @@
 
 SOURCE is ``demo``, a file, several line-aligned files joined by commas, a folder
 of split files, or ``hf:NAME[:CONFIG]``. ``data.train|validation|test`` pick a
-split by name inside the folder or give a path of their own.
+split by name inside the folder or give a path of their own, and may take a slice of
+its examples, as Python slices a list: ``val[:1500]``, ``val[1500:]``, ``train.jsonl[-100:]``
+(the one slice syntax; it counts examples: records, line pairs, questions).
+
+A file is read by the task's ``read_files`` (its own layouts), else by the first adapter
+whose suffix it has: the task's own ``Task.adapters`` first, then those every task reads.
 """
 
 from __future__ import annotations
@@ -193,9 +198,10 @@ def _read_files(task: Task, paths: list[Path], ctx: TaskContext, adapters: Regis
     path = paths[0]
     if path.is_dir():
         raise UserError(f"{path}: is a folder; give it as --data, or name a file")
-    adapter = next((a for _, a in adapters.items() if path.name.lower().endswith(a.suffixes)), None)
+    readable = [*task.adapters, *(a for _, a in adapters.items())]
+    adapter = next((a for a in readable if path.name.lower().endswith(a.suffixes)), None)
     if adapter is None:
-        known = ", ".join(s for _, a in adapters.items() for s in a.suffixes)
+        known = ", ".join(dict.fromkeys(s for a in readable for s in a.suffixes))
         raise UserError(f"{path}: unknown file format for task {task.name!r} (readable: {known})")
     examples = [task.from_record(record, f"{path}:{line}", ctx) for line, record in adapter.read(path)]
     if not examples:
