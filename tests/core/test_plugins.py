@@ -258,6 +258,22 @@ def test_hook_register_tasks(runner):
         assert code == 0 and rows["echo"]["plugin"] == "echo-plugin" and rows["echo"]["metrics"] == ["bleu", "chrf"]
 
 
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ({"demo_settings": [("trainer.max_steps", 5)]}, "task 'echo': demo_settings must be a dict of config keys, got list"),
+        ({"adapters": [tasklight.Adapter("x", (".x",), iter)]}, "task 'echo': adapters must be a tuple of tasklight.Adapter"),
+        ({"adapters": ("x",)}, "task 'echo': adapters must be a tuple of tasklight.Adapter"),
+    ],
+)
+def test_a_task_with_malformed_settings_or_adapters_is_refused_and_reported(attrs, message):
+    broken = type("Broken", (EchoTask,), attrs)
+    plugin = SimpleNamespace(register_tasks=tasklight.hookimpl(lambda register: register(broken())))
+    with temporary_plugin(plugin, "broken-echo") as platform:
+        assert "echo" not in platform.tasks
+        assert platform.plugins["broken-echo"].errors == [f"register_tasks failed: TypeError: {message}"]
+
+
 def test_hook_register_metrics():
     """A registered metric is found by name with its direction and computes."""
 
