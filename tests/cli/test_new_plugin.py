@@ -158,7 +158,8 @@ def _entry_point_site(root: Path, name: str, site: Path) -> dict[str, str]:
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tasklight-{name}\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text(f"[tasklight]\n{name} = tasklight_{name}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLIGHT_")}
-    env.update(PYTHONPATH=os.pathsep.join([str(site), str(root)]), OMP_NUM_THREADS="1")
+    # Keep PYTHONPATH: where it names a checkout (not installed), that tasklight is the one under test.
+    env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(site), str(root), os.environ.get("PYTHONPATH")])), OMP_NUM_THREADS="1")
     return env
 
 
