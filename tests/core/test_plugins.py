@@ -35,7 +35,8 @@ def platform_cli(args: list[str], pythonpath: Path, **env: str) -> subprocess.Co
     import os
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TASKLIGHT_")}
-    environ["PYTHONPATH"] = str(pythonpath)
+    # Keep PYTHONPATH: where it names a checkout (not installed), that tasklight is the one under test.
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), os.environ.get("PYTHONPATH")]))
     environ.update(env)
     return subprocess.run(
         [sys.executable, "-c", "from tasklight.cli import main; main()", *args],
