@@ -154,13 +154,8 @@ A, B_, C, D, E = 3, 4, 5, 6, 7
 
 
 def fake_lm_head(monkeypatch: pytest.MonkeyPatch, model: Transformer, head: Callable[[Tensor], Tensor]) -> None:
-    """Score with ``head`` (N, C) -> (N, V) instead of the model's LM head, in both layouts
-    decoding asks for: rows (``lm_logits``, beam search and sampling) and columns (greedy's
-    ``lm_argmax``, held to the columns: its bf16 screen reads the embedding itself)."""
-    monkeypatch.setattr(model, "lm_logits", lambda hidden, out=None: head(hidden))
-    monkeypatch.setattr(model, "lm_logit_columns", lambda hidden: head(hidden).t())
-    lm_argmax = model.lm_argmax
-    monkeypatch.setattr(model, "lm_argmax", lambda hidden, banned=None: lm_argmax(hidden, banned, screen=False))
+    """Score with ``head`` (N, C) -> (N, V) instead of the model's LM head."""
+    monkeypatch.setattr(model, "lm_logits", head)
 
 
 @pytest.fixture
@@ -178,8 +173,9 @@ def markov(monkeypatch: pytest.MonkeyPatch) -> Transformer:
     model = random_model("decoder-only")
 
     def decode(tgt_ids, memory=None, memory_mask=None, cache=None):  # type: ignore[no-untyped-def]
-        if cache is not None:
-            cache.length += tgt_ids.size(1)
+        if cache is not None:  # a cache advances as its layers write what they saw
+            for layer in cache.layers:
+                layer.length += tgt_ids.size(1)
         return F.one_hot(tgt_ids, V).float()  # (B, T, V): the "hidden state" is the token
 
     monkeypatch.setattr(model, "decode", decode)
