@@ -36,7 +36,7 @@ def command(suite: str | None, suite_file: str | None, out: str, only: tuple[str
       platform bench cpu-real --only intent --out results/
       platform leaderboard results/ --format md
     """
-    from tasklight.bench.runner import print_summary, run_suite
+    from tasklight.bench.suite_runner import print_summary, run_suite
     from tasklight.bench.suites import available, check_suite, load_suite
     from tasklight.plugins import get_platform
 

@@ -1,10 +1,11 @@
 """``platform bench``: run every entry x seed of a suite, one run directory each.
 
-Runs go in-process through ``tasklight.runner.run``: torch and the plugins load once
-for the whole suite, and an error in one run (a ``UserError`` or any exception) is
-caught, reported in one line and the suite goes on. A run is resumable by design:
-an interrupted suite, rerun with the same command, skips runs that have a valid
-``metrics.json``, resumes those that left ``checkpoints/last.ckpt``, and redoes the rest.
+Each run goes in-process through ``tasklight.runner.run`` (what ``platform run``
+calls): torch and the plugins load once for the whole suite, and an error in one run
+(a ``UserError`` or any exception) is caught, reported in one line and the suite goes
+on. A run is resumable by design: an interrupted suite, rerun with the same command,
+skips runs that have a valid ``metrics.json``, resumes those that left
+``checkpoints/last.ckpt``, and redoes the rest.
 """
 
 from __future__ import annotations
