@@ -368,3 +368,37 @@ def test_decoding_under_bf16_autocast(strategy: str) -> None:
     # bf16 rounds the two paths' scores differently: greedy agrees, beam search may swap a
     # near-tie (here 5 of the 6 examples agree).
     assert agree == 6 if strategy == "greedy" else agree >= 4
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused-adamw", "adamw"])
+def test_decoding_after_optimizer_steps_uses_the_updated_weights(fused: bool) -> None:
+    """Decode, train a few steps in place, decode again: the output must be what a fresh copy of
+    the updated weights decodes. (A fused optimizer updates weights without bumping their
+    version counters, so anything that caches a derivative of a weight goes stale unseen:
+    validation and test decoding inside a run then score a model that does not exist.)"""
+    import copy
+
+    from tasklight.system import adamw
+
+    model = random_model("encoder-decoder")
+    g = torch.Generator().manual_seed(21)
+    src = torch.randint(4, V, (3, 6), generator=g)
+    tgt = torch.randint(4, V, (3, 7), generator=g)
+    prefix = torch.full((3, 1), BOS)
+
+    def decode(m: Transformer) -> tuple[list[list[int]], list[list[int]]]:
+        m.eval()
+        kwargs = dict(src_ids=src, eos_id=EOS, max_new_tokens=6)
+        return generate(m, prefix, **kwargs), generate(m, prefix, strategy="beam", beam_size=3, **kwargs)  # type: ignore[arg-type]
+
+    decode(model)  # anything a decoding path derives from the weights is made now
+    optimizer = adamw(model.named_parameters(), lr=0.05, betas=(0.9, 0.98), weight_decay=0.0, fused=fused)
+    model.train()
+    for _ in range(3):
+        logits = model(src, tgt[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, V), tgt[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    fresh = copy.deepcopy(model)
+    assert decode(model) == decode(fresh)
