@@ -14,7 +14,7 @@ import pytest
 import tasklight
 import tasklight.api
 from tasklight.results import validate_record
-from tasklight.runner import load_run, predict
+from tasklight.inference import load_run, predict
 
 from tests.conftest import REPO, TINY
 

@@ -67,7 +67,7 @@ def test_task_settings_extend_the_schema():
         ("trainer.max_steps=-5", "trainer.max_steps must be positive (or -1 for no limit), got -5"),
         ("data.max_tokens=0", "config key 'data.max_tokens' must be positive, got 0"),
         ("model.preset=huge", "unknown model preset 'huge'; known: base, mini, small, tiny"),
-        ("decoding.strategy=topk", "config key 'decoding.strategy' must be one of greedy, beam, sample, got 'topk'"),
+        ("decoding.strategy=topk", "config key 'decoding.strategy' must be one of greedy, sample, beam, got 'topk'"),
         ("novalue", "--set expects key=value, got 'novalue'"),
         ("model.n_heads=3", "model.d_model (256) must be divisible by model.n_heads (3)"),
     ],
