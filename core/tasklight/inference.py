@@ -12,7 +12,6 @@ from typing import Any
 import torch
 
 from tasklight.config import Config, read_toml, resolve_config
-from tasklight.data.sources import load_splits
 from tasklight.data.tokenizer import Tokenizer
 from tasklight.errors import UserError
 from tasklight.evaluation import encode_examples, evaluate_split, predict_examples
@@ -25,7 +24,7 @@ from tasklight.results import write_json_atomic
 from tasklight.rundir import best_checkpoint, check_format
 from tasklight.system import TaskSystem
 from tasklight.task import Task, TaskContext
-from tasklight.training import check_trainer_options, quiet_lightning
+from tasklight.training import check_trainer_options, quiet_lightning, run_splits
 
 
 @dataclass
@@ -113,14 +112,15 @@ def predict(loaded: LoadedRun, items: Sequence[str | dict[str, Any]], where: str
 
 
 def evaluate(loaded: LoadedRun, data: str | None, split: str, platform: Platform | None = None) -> dict[str, Any]:
-    """Score a trained run on a split of ``data`` (default: the data it was trained on);
-    writes eval-<split>.json beside metrics.json and returns that record."""
+    """Score a trained run on a split of ``data`` (default: the data it was trained on),
+    limited as the run was (``data.limit_test``); writes eval-<split>.json beside
+    metrics.json and returns that record."""
     platform = platform or get_platform()
     task, ctx, config = loaded.task, loaded.ctx, loaded.config
     source = data if data is not None else str(config["run.data"])
     if split not in ("train", "validation", "test"):
         raise UserError(f"unknown split {split!r}; choose train, validation or test")
-    chosen = load_splits(task, source, ctx, platform.adapters)[split]
+    chosen = run_splits(task, source, ctx, platform)[split]
     evaluation = evaluate_split(
         loaded.system, task, chosen.examples, loaded.tokenizer, ctx,
         decoding=Decoding.from_config(config.section("decoding")), max_tokens=config["data.eval_max_tokens"], seed=ctx.seed,

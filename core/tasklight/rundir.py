@@ -95,13 +95,13 @@ def check_format(run_dir: Path) -> None:
     found, writer = format_of(run_dir)
     if found == FORMAT_VERSION:
         return
+    written = f"{run_dir}: run directory format {found}{f' (tasklight {writer})' if writer else ''}"
     reads = f"this tasklight ({__version__}) reads format {FORMAT_VERSION}"
     if found > FORMAT_VERSION:
-        raise UserError(f"{run_dir}: run directory format {found} (tasklight {writer}); {reads}: upgrade tasklight to use it")
+        raise UserError(f"{written}; {reads}: upgrade tasklight to use it")
     raise UserError(
-        f"{run_dir}: run directory format {found}{f' (tasklight {writer})' if writer else ''}; {reads}: "
-        f"train it again (platform run TASK --config {run_dir / 'config.toml'} --data SOURCE --out NEW_DIR) "
-        "or use the tasklight version that wrote it"
+        f"{written}; {reads}: train it again (platform run TASK --config {run_dir / 'config.toml'} --data SOURCE "
+        "--out NEW_DIR) or use the tasklight version that wrote it"
     )
 
 

@@ -97,7 +97,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     ctx = TaskContext(config=config, metric=platform.metrics.get, seed=int(config["run.seed"]))
     for name in task.metrics:
         platform.metrics.get(name)  # fail before training, not after
-    splits = _load_splits(task, options.data, ctx, platform)
+    splits = run_splits(task, options.data, ctx, platform)
     check_trainer_options(config.section("trainer"))
     # A given tokenizer.json is read before the run directory exists: a bad one writes nothing.
     given = Tokenizer.load(Path(config["tokenizer.path"])) if config["tokenizer.path"] and not options.resume else None
@@ -155,7 +155,8 @@ def _cli_values(options: RunOptions) -> dict[str, Any]:
     }
 
 
-def _load_splits(task: Task, data: str, ctx: TaskContext, platform: Platform) -> dict[str, Split]:
+def run_splits(task: Task, data: str, ctx: TaskContext, platform: Platform) -> dict[str, Split]:
+    """The splits of ``data`` as a run uses them: ``data.limit_train`` and ``data.limit_test`` applied."""
     splits = load_splits(task, data, ctx, platform.adapters)
     for role, key in (("train", "data.limit_train"), ("test", "data.limit_test")):
         if ctx.config[key]:

@@ -20,7 +20,9 @@ def command(task: str, run_dir: Path, data: str | None, split: str, overrides: t
             accelerator: str | None, devices: str | None) -> None:
     """Score the run's best checkpoint on SPLIT of --data (default: the data it was trained on).
 
-    Writes eval-<split>.json into the run directory. Decodes on the device that
+    data.limit_train and data.limit_test apply as they did in the run (--set
+    data.limit_test=0 scores the whole test split). Writes eval-<split>.json into the
+    run directory. Decodes on the device that
     --accelerator/--devices choose, as `platform run` does (default: a GPU when there is one).
     """
     from tasklight.cli.show import show_record

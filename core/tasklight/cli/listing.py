@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -38,13 +39,16 @@ def show_rows(rows: Sequence[dict[str, Any]], columns: Sequence[Column], *, titl
 
 def table_of(rows: Sequence[dict[str, Any]], columns: Sequence[Column], title: str) -> Table:
     table = Table(title=title)
-    for column in columns:
+    cells = [[_cell(row[c.key]) for c in columns] for row in rows]
+    for i, column in enumerate(columns):
         if column.identifier:
-            table.add_column(column.header, no_wrap=True)
+            # As wide as its longest name (and its header): print_table widens the table to fit.
+            width = max(cell_len(line) for text in [column.header, *(row[i] for row in cells)] for line in text.splitlines())
+            table.add_column(column.header, no_wrap=True, min_width=width)
         else:
-            table.add_column(column.header, overflow="fold", ratio=1)
-    for row in rows:
-        table.add_row(*(_cell(row[c.key]) for c in columns))
+            table.add_column(column.header, overflow="fold")
+    for row in cells:
+        table.add_row(*row)
     return table
 
 
