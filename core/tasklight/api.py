@@ -71,7 +71,7 @@ class Model:
 
     def predict_many(self, items: Sequence[Input], *, seed: int | None = None, where: str = "input") -> list[dict[str, Any]]:
         """Records for a list of inputs, predicted together (batched by token budget)."""
-        from tasklight.inference import predict
+        from tasklight.inference import predict  # torch: see the module docstring
 
         items = list(items)
         if not items:
@@ -135,7 +135,7 @@ def load(
     ``set={"decoding.beam_size": 8}``; ``accelerator`` and ``devices`` choose the device
     as ``platform predict --accelerator/--devices`` do (default: a GPU when there is one).
     """
-    from tasklight.inference import load_run
+    from tasklight.inference import load_run  # torch: see the module docstring
 
     return Model(load_run(
         Path(run_dir), settings=_settings(set), accelerator=accelerator, devices=None if devices is None else str(devices),
@@ -147,7 +147,7 @@ _OPTION_ALIASES = {"config": "config_files"}
 
 def run(task: str, data: str | os.PathLike[str] = "demo", *, set: Mapping[str, Any] | None = None, **options: Any) -> dict[str, Any]:
     """Train, validate and test ``task`` like ``platform run``; return the results record."""
-    from tasklight.training import RunOptions
+    from tasklight.training import RunOptions  # torch and Lightning: see the module docstring
     from tasklight.training import run as run_task
 
     fields = {f.name for f in dataclasses.fields(RunOptions)} - {"task", "data", "overrides", "settings"}

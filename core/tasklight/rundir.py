@@ -149,7 +149,7 @@ def plot_curves(run_dir: Path, task: Task) -> None:
     series = _logged_series(run_dir, ("train/loss", "val/loss", metric))
     if not series:
         return
-    import matplotlib  # only here: a second of import time that no other command needs
+    import matplotlib  # here, not above: predict, eval and serve import this module and never plot
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from tasklight.cli.options import data_option, device_options, set_option
+from tasklight.cli.show import show_record
 
 
 @click.command("eval")
@@ -25,7 +26,6 @@ def command(task: str, run_dir: Path, data: str | None, split: str, overrides: t
     run directory. Decodes on the device that
     --accelerator/--devices choose, as `platform run` does (default: a GPU when there is one).
     """
-    from tasklight.cli.show import show_record
     from tasklight.inference import evaluate, load_run  # torch: only once a command runs
 
     loaded = load_run(run_dir, task, overrides=overrides, accelerator=accelerator, devices=devices)

@@ -6,6 +6,7 @@ import click
 
 from tasklight.cli.listing import Column, show_rows
 from tasklight.cli.options import json_option
+from tasklight.plugins import get_platform
 
 COLUMNS = (
     Column("name", "plugin"), Column("version", "version"), Column("distribution", "distribution"),
@@ -22,8 +23,6 @@ def command(as_json: bool, show_all: bool) -> None:
     On a terminal a table; in a pipe one line per plugin, tab-separated: name, version,
     distribution, hooks (comma-separated), errors ('; '-separated, or -).
     """
-    from tasklight.plugins import get_platform
-
     platform = get_platform()
     platform.tasks  # registering tasks may reveal clashes: show them too
     infos = [i for i in platform.plugins.values() if show_all or not i.builtin]

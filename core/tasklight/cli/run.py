@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tasklight.cli.options import data_option, device_options, set_option
+from tasklight.cli.show import show_record
 
 
 @click.command("run")
@@ -32,7 +33,6 @@ def command(task: str, data: str, overrides: tuple[str, ...], **options: object)
       platform run translation --data ../shared/data/translation/multi30k \\
           --set data.src=en --set data.tgt=de --set data.test=test_2016_flickr --max-time 00:00:20:00
     """
-    from tasklight.cli.show import show_record
     from tasklight.training import RunOptions, run  # torch and Lightning: only once a command runs
 
     result = run(RunOptions(task=task, data=data, overrides=overrides, **options))  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ import click
 
 from tasklight.cli.listing import Column, show_rows
 from tasklight.cli.options import json_option
+from tasklight.plugins import get_platform
 
 COLUMNS = (
     Column("name", "task"), Column("version", "version"), Column("shape", "shape"),
@@ -22,8 +23,6 @@ def command(as_json: bool) -> None:
     On a terminal a table; in a pipe one line per task, tab-separated: name, version,
     shape, metrics (comma-separated, primary first), plugin, description.
     """
-    from tasklight.plugins import get_platform
-
     platform = get_platform()
     rows = [
         {
