@@ -106,8 +106,8 @@ def check_train_predict_score(task: Task, ctx: TaskContext, demo: dict[str, list
     from tasklight.evaluation import encode_examples, predict_examples, score
     from tasklight.heads import Decoding
     from tasklight.model import TransformerConfig
-    from tasklight.runner import model_config
     from tasklight.system import TaskSystem
+    from tasklight.training import model_config
 
     train = demo["train"][:256]
     tokenizer = Tokenizer.train((t for e in train for t in task.texts(e)), 300, 1, task.special_tokens)

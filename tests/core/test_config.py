@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tasklight.config import default_file, flatten, load_config, read_toml
+from tasklight.config import default_file, flatten, load_config, read_toml, resolve_config
 from tasklight.errors import UserError
 from tasklight.plugins import get_platform
 
@@ -48,6 +48,24 @@ def test_demo_table_applies_only_to_demo_data():
     assert load_config("translation", task.settings, demo=False)["model.preset"] == "small"
 
 
+def test_resolve_config_applies_the_demo_table_only_to_demo_data():
+    task = get_platform().tasks.get("translation")
+    assert resolve_config(task, "demo")["model.preset"] == "mini"
+    assert resolve_config(task, "pairs.jsonl")["model.preset"] == "small"
+    # --data demo with a split file of its own is real data: the demo's settings do not apply.
+    config = resolve_config(task, "demo", overrides=["data.train=pairs.jsonl"])
+    assert config["model.preset"] == "small" and config["data.train"] == "pairs.jsonl"
+
+
+def test_typed_settings_come_after_set_texts_and_before_the_command_line():
+    task = get_platform().tasks.get("translation")
+    config = resolve_config(task, "demo", overrides=["trainer.lr=0.1", "trainer.max_steps=3"],
+                            settings={"trainer.lr": 0.2, "trainer.betas": [0.8, 0.9]}, cli={"trainer.max_steps": 7})
+    assert (config["trainer.lr"], config["trainer.betas"], config["trainer.max_steps"]) == (0.2, [0.8, 0.9], 7)
+    with pytest.raises(UserError, match=r"^config key 'trainer.lr' in set= expects float, got 'fast'$"):
+        resolve_config(task, "demo", settings={"trainer.lr": "fast"})
+
+
 def test_set_overrides_are_typed():
     config = load_config("x", {}, demo=False, overrides=["trainer.lr=3e-4", "trainer.max_steps=7", "model.d_model=96", "trainer.progress=false"])
     assert config["trainer.lr"] == 3e-4 and config["trainer.max_steps"] == 7 and config["trainer.progress"] is False
@@ -67,7 +85,7 @@ def test_task_settings_extend_the_schema():
         ("trainer.max_steps=-5", "trainer.max_steps must be positive (or -1 for no limit), got -5"),
         ("data.max_tokens=0", "config key 'data.max_tokens' must be positive, got 0"),
         ("model.preset=huge", "unknown model preset 'huge'; known: base, mini, small, tiny"),
-        ("decoding.strategy=topk", "config key 'decoding.strategy' must be one of greedy, beam, sample, got 'topk'"),
+        ("decoding.strategy=topk", "config key 'decoding.strategy' must be one of greedy, sample, beam, got 'topk'"),
         ("novalue", "--set expects key=value, got 'novalue'"),
         ("model.n_heads=3", "model.d_model (256) must be divisible by model.n_heads (3)"),
     ],
