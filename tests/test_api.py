@@ -14,15 +14,15 @@ import pytest
 import tasklight
 import tasklight.api
 from tasklight.results import validate_record
-from tasklight.runner import load_run, predict
+from tasklight.inference import load_run, predict
 
 from tests.conftest import REPO, TINY
 
 
-def _tiny_settings() -> dict[str, str]:
-    """The TINY CLI flags of conftest as a ``set=`` mapping."""
-    pairs = [TINY[i + 1] for i, flag in enumerate(TINY) if flag == "--set"]
-    return dict(pair.split("=", 1) for pair in pairs)
+def _tiny_settings() -> dict[str, Any]:
+    """The TINY CLI flags of conftest as a ``set=`` mapping of typed values."""
+    pairs = [TINY[i + 1].split("=", 1) for i, flag in enumerate(TINY) if flag == "--set"]
+    return {key: int(text) if text.isdigit() else text for key, text in pairs}
 
 
 def test_load_predicts_what_platform_predict_prints(translation_run: Path) -> None:
@@ -65,16 +65,32 @@ def test_load_applies_set_overrides(translation_run: Path) -> None:
 def test_run_maps_keywords_to_the_cli_options(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[Any] = []
 
-    monkeypatch.setattr("tasklight.runner.run", lambda options: seen.append(options) or SimpleNamespace(record={"task": "x"}))
+    monkeypatch.setattr("tasklight.training.run", lambda options: seen.append(options) or SimpleNamespace(record={"task": "x"}))
     record = tasklight.run("translation", data=Path("d.jsonl"), max_steps=5, out=Path("runs/x"), config="extra.toml",
-                           set={"trainer.lr": 5e-4, "trainer.progress": False, "model.preset": "tiny", "trainer.betas": [0.9, 0.98]})
+                           set={"trainer.lr": 5e-4, "trainer.progress": False, "model.preset": "tiny", "trainer.betas": (0.9, 0.98),
+                                "tokenizer.path": Path("tok.json")})
     assert record == {"task": "x"}
     options = seen[0]
     assert (options.task, options.data, options.max_steps, options.out, list(options.config_files)) == (
         "translation", "d.jsonl", 5, "runs/x", ["extra.toml"])
-    assert list(options.overrides) == ["trainer.lr=0.0005", "trainer.progress=false", "model.preset=tiny", "trainer.betas=[0.9, 0.98]"]
+    # Typed values, not texts for the --set parser: a tuple becomes a TOML list, a path its text.
+    assert options.settings == {"trainer.lr": 5e-4, "trainer.progress": False, "model.preset": "tiny", "trainer.betas": [0.9, 0.98],
+                                "tokenizer.path": "tok.json"}
+    assert list(options.overrides) == []
     with pytest.raises(TypeError, match=r"unknown option 'max_step'; did you mean 'max_steps'\?"):
         tasklight.run("translation", max_step=5)
+
+
+def test_run_settings_of_the_wrong_type_are_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(tasklight.UserError, match=r"^config key 'trainer.max_steps' in set= expects int, got '5'$"):
+        tasklight.run("translation", out=tmp_path / "r", set={"trainer.max_steps": "5"})
+    assert not (tmp_path / "r").exists()
+
+
+def test_load_takes_the_device_options(translation_run: Path) -> None:
+    model = tasklight.load(translation_run, accelerator="cpu", devices=1)
+    assert next(model._loaded.system.parameters()).device.type == "cpu"
+    assert model.predict("three cats") == tasklight.load(translation_run).predict("three cats")
 
 
 def test_importing_tasklight_and_its_api_stays_light() -> None:

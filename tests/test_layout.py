@@ -1,4 +1,12 @@
-"""The layout rules of DESIGN.md, checked mechanically."""
+"""The layout rules that keep the core generic and the plugins honest, checked mechanically.
+
+- Built-in plugins import only the public API (``tasklight`` and ``tasklight.testing``),
+  exactly as a third-party plugin must, never core internals.
+- The core names no task: no string in core code is a built-in task's name and no core
+  module imports a plugin; tasks reach the core only through hooks.
+- Built-in plugins are found through the ``tasklight`` entry-point group, declared in
+  pyproject.toml as an outside package declares its own.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The Python API: ``tasklight.load(run_dir)`` and ``tasklight.run(task, ...)``.
 
-Thin layers over :mod:`tasklight.runner`, exactly as the ``platform`` commands are::
+Thin layers over :mod:`tasklight.training` and :mod:`tasklight.inference`, exactly as
+the ``platform`` commands are::
 
     import tasklight
 
@@ -17,7 +18,11 @@ task's fields) and returns the objects ``platform predict`` prints.
 ``run`` mirrors ``platform run``: keyword arguments are its options with ``_`` for
 ``-`` (``max_steps=``, ``max_time=``, ``seed=``, ``out=``, ``overwrite=``, ``quiet=``,
 ``accelerator=`` ...; ``config=`` for ``--config``), and ``set=`` is a mapping of
-``--set`` keys to values: ``set={"trainer.lr": 5e-4, "model.preset": "tiny"}``.
+``--set`` keys to values: ``set={"trainer.lr": 5e-4, "model.preset": "tiny"}``, given to
+the config as typed values (a value of the wrong type is a ``UserError`` naming its key).
+
+The heavy modules (torch, Lightning) are imported inside the functions that need them,
+so that ``import tasklight`` stays light for plugins and for ``platform --help``.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ class Model:
     (calls are serialised: one model, one forward pass at a time)."""
 
     def __init__(self, loaded: Any) -> None:
-        self._loaded = loaded  # a tasklight.runner.LoadedRun
+        self._loaded = loaded  # a tasklight.inference.LoadedRun
         self._lock = threading.Lock()
 
     @property
@@ -66,7 +71,7 @@ class Model:
 
     def predict_many(self, items: Sequence[Input], *, seed: int | None = None, where: str = "input") -> list[dict[str, Any]]:
         """Records for a list of inputs, predicted together (batched by token budget)."""
-        from tasklight.runner import predict
+        from tasklight.inference import predict  # torch: see the module docstring
 
         items = list(items)
         if not items:
@@ -120,15 +125,21 @@ def _read_record(run_dir: Path) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
-def load(run_dir: str | os.PathLike[str], *, set: Mapping[str, Any] | None = None) -> Model:
+def load(
+    run_dir: str | os.PathLike[str], *, set: Mapping[str, Any] | None = None, accelerator: str | None = None,
+    devices: str | int | None = None,
+) -> Model:
     """Load a finished run (``platform run ... --out DIR``) for prediction.
 
     ``set`` overrides config keys as ``platform predict --set`` does, e.g.
-    ``set={"decoding.beam_size": 8}``.
+    ``set={"decoding.beam_size": 8}``; ``accelerator`` and ``devices`` choose the device
+    as ``platform predict --accelerator/--devices`` do (default: a GPU when there is one).
     """
-    from tasklight.runner import load_run
+    from tasklight.inference import load_run  # torch: see the module docstring
 
-    return Model(load_run(Path(run_dir), overrides=_overrides(set)))
+    return Model(load_run(
+        Path(run_dir), settings=_settings(set), accelerator=accelerator, devices=None if devices is None else str(devices),
+    ))
 
 
 _OPTION_ALIASES = {"config": "config_files"}
@@ -136,10 +147,10 @@ _OPTION_ALIASES = {"config": "config_files"}
 
 def run(task: str, data: str | os.PathLike[str] = "demo", *, set: Mapping[str, Any] | None = None, **options: Any) -> dict[str, Any]:
     """Train, validate and test ``task`` like ``platform run``; return the results record."""
-    from tasklight.runner import RunOptions
-    from tasklight.runner import run as run_task
+    from tasklight.training import RunOptions  # torch and Lightning: see the module docstring
+    from tasklight.training import run as run_task
 
-    fields = {f.name for f in dataclasses.fields(RunOptions)} - {"task", "data", "overrides"}
+    fields = {f.name for f in dataclasses.fields(RunOptions)} - {"task", "data", "overrides", "settings"}
     accepted = sorted((fields - {"config_files"}) | {*_OPTION_ALIASES})
     values: dict[str, Any] = {}
     for name, value in options.items():
@@ -153,24 +164,22 @@ def run(task: str, data: str | os.PathLike[str] = "demo", *, set: Mapping[str, A
         elif isinstance(value, os.PathLike):
             value = os.fspath(value)
         values[field] = value
-    result = run_task(RunOptions(task=task, data=os.fspath(data), overrides=_overrides(set), **values))
+    result = run_task(RunOptions(task=task, data=os.fspath(data), settings=_settings(set), **values))
     return result.record
 
 
-def _overrides(settings: Mapping[str, Any] | None) -> list[str]:
-    """``{"trainer.lr": 5e-4}`` as ``--set`` items (``["trainer.lr=0.0005"]``)."""
+def _settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``set=`` as typed config values: paths become strings and tuples lists, as in TOML."""
     if settings is None:
-        return []
+        return {}
     if not isinstance(settings, Mapping):
         raise UserError(f"set= expects a mapping of config keys to values, got {type(settings).__name__}")
-    return [f"{key}={_text(value)}" for key, value in settings.items()]
+    return {str(key): _plain(value) for key, value in settings.items()}
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return json.dumps(list(value))
+def _plain(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
-    return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value

@@ -2,7 +2,8 @@
 
 Keys are dotted (``trainer.lr``). A key's type is the type of its default; an
 unknown key or a value of the wrong type is a UserError that suggests the
-closest known key.
+closest known key. ``resolve_config`` is how every command gets the config of a
+run (run, resume, eval, predict, serve and the Python API).
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tasklight.data.sources import is_demo
 from tasklight.errors import UserError
-
-if TYPE_CHECKING:
-    from tasklight.task import Task
+from tasklight.task import Task
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,7 +27,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "decoding.strategy": ("greedy", "beam", "sample"),
     "trainer.schedule": ("auto", "inverse_sqrt", "linear", "cosine", "constant"),
 }
 POSITIVE: tuple[str, ...] = (
@@ -134,12 +133,50 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-def task_defaults(task: Task, *, demo: bool) -> dict[str, Any]:
-    """The defaults a task declares in its own package: ``Task.settings``, with
-    ``Task.demo_settings`` on top when the data is the task's generated demo, so a budget
-    sized for the demo never caps a run on real data. ``load_config`` takes the result as
-    its ``task_settings``."""
-    return {**task.settings, **task.demo_settings} if demo else dict(task.settings)
+def resolve_config(
+    task: Task,
+    data: str = "demo",
+    *,
+    overrides: Iterable[str] = (),
+    settings: Mapping[str, Any] | None = None,
+    cli: Mapping[str, Any] | None = None,
+    files: Iterable[Path] = (),
+) -> Config:
+    """The config of a run of ``task`` on ``data`` (``--data``): the one way run, resume,
+    eval, predict, serve and the Python API resolve theirs.
+
+    ``overrides`` are ``--set key=value`` texts, ``settings`` the same as typed values
+    (the Python API's ``set=``), ``cli`` the launcher's own flags, ``files`` ``--config``
+    files (a finished run's config.toml among them).
+    """
+    files = list(files)
+
+    def resolve(demo: bool) -> Config:
+        return load_config(
+            task.name, task.settings, demo=demo, defaults=task_defaults(task, demo),
+            overrides=overrides, settings=settings, cli=cli, files=files,
+        )
+
+    config = resolve(is_demo(data))
+    if is_demo(data) and not is_demo(data, config):
+        config = resolve(demo=False)  # data.train=FILE: real data, so the demo's settings do not apply
+    return config
+
+
+def task_defaults(task: Task, demo: bool) -> list[tuple[Mapping[str, Any], str]]:
+    """The defaults a task declares in its own package beyond ``Task.settings`` (which are
+    the defaults of its keys), as (values, where) layers: ``Task.demo_settings`` when the
+    data is the task's generated demo, so a budget sized for the demo never caps a run on
+    real data. The core's platform.toml holds core defaults only."""
+    return [(task.demo_settings, f"task {task.name!r} demo_settings")] if demo else []
+
+
+def _task_tables(layer: Mapping[str, Any], path: Path, task_name: str, demo: bool) -> list[tuple[Mapping[str, Any], str]]:
+    table = layer.get("tasks", {}).get(task_name, {})
+    tables = [({k: v for k, v in table.items() if not isinstance(v, Mapping)}, f"{path} [tasks.{task_name}]")]
+    if demo:
+        tables.append((table.get("demo", {}), f"{path} [tasks.{task_name}.demo]"))
+    return tables
 
 
 def load_config(
@@ -147,32 +184,33 @@ def load_config(
     task_settings: Mapping[str, Any],
     *,
     demo: bool,
+    defaults: Iterable[tuple[Mapping[str, Any], str]] = (),
     overrides: Iterable[str] = (),
+    settings: Mapping[str, Any] | None = None,
     cli: Mapping[str, Any] | None = None,
     files: Iterable[Path] = (),
 ) -> Config:
-    """Resolve the config of a run of ``task_name``.
+    """Resolve the config of a run of ``task_name`` (``resolve_config`` picks ``demo``).
 
-    Order, later wins: shipped platform.toml, ./platform.toml (if any), extra
-    ``files``, ``[tasks.NAME]``, ``[tasks.NAME.demo]`` when the data is the demo,
-    ``--set`` overrides, then the launcher's own flags (``cli``).
+    Order, later wins: shipped platform.toml, ``task_settings`` (``Task.settings``), the
+    task's ``defaults`` layers (``task_defaults``), ./platform.toml (if any) and extra
+    ``files``, each with its own ``[tasks.NAME]`` tables, ``--set`` overrides (texts, then
+    typed ``settings``), then the launcher's own flags (``cli``).
     """
     raw = read_toml(default_file())
-    sources = [default_file()]
+    sources: list[Path] = []
     local = Path.cwd() / "platform.toml"
     if local.is_file() and local.resolve() != default_file().resolve():
         sources.append(local)
     sources.extend(Path(f) for f in files)
-    layers = [raw] + [read_toml(p) for p in sources[1:]]
+    layers = [read_toml(p) for p in sources]
 
     presets: dict[str, dict[str, Any]] = {}
-    for layer in layers:
+    for layer in [raw, *layers]:
         for name, table in layer.get("presets", {}).items():
             presets.setdefault(name, {}).update(table)
 
-    schema: dict[str, Any] = {}
-    for key, value in flatten({k: v for k, v in raw.items() if k not in ("presets", "tasks", "bench", "suites")}).items():
-        schema[key] = value
+    schema: dict[str, Any] = dict(_body(raw))
     for fields in presets.values():
         for key, value in fields.items():
             schema.setdefault(f"model.{key}", value)
@@ -186,26 +224,31 @@ def load_config(
         for key, value in items.items():
             values[key] = _coerce(key, value, schema, origin)
 
+    for items, origin in defaults:
+        apply(items, origin)
     for layer, path in zip(layers, sources):
-        body = flatten({k: v for k, v in layer.items() if k not in ("presets", "tasks", "bench", "suites")})
-        if layer is not raw:
-            apply(body, str(path))
-        table = layer.get("tasks", {}).get(task_name, {})
-        apply({k: v for k, v in table.items() if not isinstance(v, Mapping)}, f"{path} [tasks.{task_name}]")
-        if demo:
-            apply(table.get("demo", {}), f"{path} [tasks.{task_name}.demo]")
+        apply(_body(layer), str(path))
+        for items, origin in _task_tables(layer, path, task_name, demo):
+            apply(items, origin)
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"--set expects key=value, got {item!r}")
         key = key.strip()
         apply({key: _parse_text(text, schema.get(key))}, "--set")
+    if settings:
+        apply(settings, "set=")
     if cli:
         apply({k: v for k, v in cli.items() if v is not None}, "the command line")
 
     config = Config(values, presets)
     _validate(config)
     return config
+
+
+def _body(layer: Mapping[str, Any]) -> dict[str, Any]:
+    """A config file's keys, without its presets, task tables and suites."""
+    return flatten({k: v for k, v in layer.items() if k not in ("presets", "tasks", "bench", "suites")})
 
 
 def _parse_text(text: str, default: Any) -> Any:
@@ -257,11 +300,15 @@ def _coerce(key: str, value: Any, schema: Mapping[str, Any], origin: str) -> Any
 
 
 def _validate(config: Config) -> None:
+    # Decoding imports torch; a config is also resolved where torch is not loaded yet
+    # (`platform bench --dry-run`, the checks of a suite), so it is imported here.
+    from tasklight.model.decoding import STRATEGIES
+
     if config["model.preset"] not in config.presets:
         raise UserError(
             f"unknown model preset {config['model.preset']!r}; known: {', '.join(sorted(config.presets))}"
         )
-    for key, allowed in CHOICES.items():
+    for key, allowed in {**CHOICES, "decoding.strategy": STRATEGIES}.items():
         if key in config and config[key] not in allowed:
             raise UserError(f"config key {key!r} must be one of {', '.join(allowed)}, got {config[key]!r}")
     for key in POSITIVE:

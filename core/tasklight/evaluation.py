@@ -1,4 +1,8 @@
-"""Encoding examples into rows, predicting with a head, and scoring through the task."""
+"""Encoding examples into rows, predicting with a head, and scoring through the task.
+
+``evaluate_split`` is the one encode -> predict -> score sequence: the test stage of a
+run, ``platform eval`` and the validation metric (``ValidationScorer``) all use it.
+"""
 
 from __future__ import annotations
 
@@ -78,6 +82,35 @@ def score(task: Task, predictions: Sequence[Any], examples: Sequence[Any], ctx: 
     return task.score(predictions, references, ctx)
 
 
+@dataclass
+class Evaluation:
+    predictions: list[Any]
+    scores: dict[str, MetricValue]
+    truncated: int  # examples that lost tokens to data.max_length
+
+
+def evaluate_split(
+    system: pl.LightningModule,
+    task: Task,
+    examples: Sequence[Any],
+    tokenizer: Tokenizer,
+    ctx: TaskContext,
+    *,
+    decoding: Decoding,
+    max_tokens: int,
+    seed: int = 0,
+    encoded: Encoded | None = None,
+) -> Evaluation:
+    """Predict every example on the system's device and score the predictions.
+    ``encoded``: the examples' rows when the caller keeps them between evaluations."""
+    if encoded is None:
+        encoded = encode_examples(task, examples, tokenizer, ctx, train=False)
+    predictions = predict_examples(
+        system, task, examples, encoded, tokenizer, ctx, decoding=decoding, max_tokens=max_tokens, seed=seed
+    )
+    return Evaluation(predictions, score(task, predictions, examples, ctx), encoded.truncated)
+
+
 class ValidationScorer(pl.Callback):
     """Decodes (a slice of) the validation set at each validation and logs ``val/<metric>``."""
 
@@ -96,11 +129,11 @@ class ValidationScorer(pl.Callback):
         if trainer.sanity_checking:
             return
         start = time.perf_counter()
-        predictions = predict_examples(
-            pl_module, self.task, self.examples, self.encoded, self.tokenizer, self.ctx,
-            decoding=self.decoding, max_tokens=self.max_tokens,
+        evaluation = evaluate_split(
+            pl_module, self.task, self.examples, self.tokenizer, self.ctx,
+            decoding=self.decoding, max_tokens=self.max_tokens, encoded=self.encoded,
         )
-        for name, value in score(self.task, predictions, self.examples, self.ctx).items():
+        for name, value in evaluation.scores.items():
             pl_module.log(f"val/{name}", float(value.value), prog_bar=name == self.task.metrics[0])
         self.seconds += time.perf_counter() - start
         self.step = trainer.global_step

@@ -66,69 +66,10 @@ def token_loss(logits: Tensor, targets: Tensor, label_smoothing: float) -> Tenso
     return F.cross_entropy(logits.float(), targets, label_smoothing=label_smoothing)
 
 
-class _TiedLMLoss(torch.autograd.Function):
-    """``F.cross_entropy(hidden @ weight.T, targets, label_smoothing=s)`` in one fused step.
-
-    The unfused version keeps the logits and their log-softmax, and its backward makes the
-    (N, V) gradient in several passes (softmax, one-hot, smoothing). Here one (N, V) buffer
-    holds the logits, then in place exp(logit - max); backward subtracts the one-hot in place
-    and folds the softmax normaliser and the smoothing term, -s/V on every logit, into the
-    small (N, C) and (V, C) results of the two matmuls. Same value and gradients up to float
-    rounding, with one (N, V) tensor instead of four and far fewer passes over it.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, hidden: Tensor, weight: Tensor, targets: Tensor, smoothing: float) -> Tensor:
-        logits = hidden @ weight.t()  # (N, V)
-        target_logit = logits.gather(1, targets[:, None]).squeeze(1)  # (N,)
-        top = logits.amax(dim=-1, keepdim=True)  # (N, 1)
-        mean_logit = logits.mean(dim=-1) if smoothing else None  # (N,)
-        exp = logits.sub_(top).exp_()  # (N, V) exp(logit - max), in the logits' buffer
-        total = exp.sum(dim=-1)  # (N,) softmax normaliser
-        lse = top.squeeze(1) + total.log()  # (N,) log-sum-exp
-        loss = (lse - target_logit).mean()
-        if mean_logit is not None:  # smoothing: cross-entropy against the uniform distribution
-            loss = (1 - smoothing) * loss + smoothing * (lse - mean_logit).mean()
-        ctx.save_for_backward(hidden, weight, targets, exp, total)
-        ctx.smoothing = smoothing
-        return loss
-
-    @staticmethod
-    def backward(ctx: Any, grad_loss: Tensor) -> tuple[Tensor | None, ...]:
-        hidden, weight, targets, exp, total = ctx.saved_tensors
-        s = ctx.smoothing
-        N, V = exp.shape
-        # d loss / d logits = (softmax - (1 - s) * onehot - s / V) / N. exp / total is the
-        # softmax; subtracting (1 - s) * total at each target makes it softmax - (1 - s) onehot.
-        exp.scatter_add_(1, targets[:, None], (-(1 - s) * total)[:, None])  # in place: single use
-        scale = grad_loss / N
-        grad_hidden = grad_weight = None
-        if ctx.needs_input_grad[0]:
-            grad_hidden = (exp @ weight).div_(total[:, None])  # (N, C)
-            if s:
-                grad_hidden.sub_(weight.sum(0), alpha=s / V)
-            grad_hidden.mul_(scale)
-        if ctx.needs_input_grad[1]:
-            grad_weight = exp.t() @ (hidden / total[:, None])  # (V, C)
-            if s:
-                grad_weight.sub_(hidden.sum(0), alpha=s / V)
-            grad_weight.mul_(scale)
-        return grad_hidden, grad_weight, None, None
-
-
 def lm_loss(model: Transformer, hidden: Tensor, targets: Tensor, label_smoothing: float) -> Tensor:
     """Mean cross-entropy of (N, C) decoder states against their (N,) next tokens, scored with
-    the tied LM head. fp32 without autocast takes the fused path; anything else the plain one."""
-    weight = model.embed.weight
-    plain = (
-        hidden.dtype != torch.float32
-        or weight.dtype != torch.float32
-        or torch.is_autocast_enabled(hidden.device.type)
-        or hidden.numel() == 0
-    )
-    if plain:
-        return token_loss(model.lm_logits(hidden), targets, label_smoothing)
-    return _TiedLMLoss.apply(hidden, weight, targets, float(label_smoothing))
+    the model's LM head."""
+    return token_loss(model.lm_logits(hidden), targets, label_smoothing)
 
 
 class Seq2SeqHead(Head):

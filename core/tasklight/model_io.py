@@ -1,8 +1,10 @@
-"""Reading checkpoints safely: tensors and plain values only, never pickled code."""
+"""Reading checkpoints safely (tensors and plain values only, never pickled code) and
+refusing, with one line that names both, a checkpoint that does not fit the run."""
 
 from __future__ import annotations
 
 import pickle
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +30,25 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     return data
 
 
+def check_checkpoint(path: Path, checkpoint: Mapping[str, Any], task_name: str, model: Mapping[str, Any] | None = None) -> None:
+    """Refuse a checkpoint of another task, or (when ``model`` is given) of another
+    model shape, naming what the checkpoint has and what this run wants."""
+    saved = checkpoint.get("hyper_parameters", {})
+    if saved.get("task_name") != task_name:
+        raise UserError(f"{path}: checkpoint of task {saved.get('task_name')!r}, not {task_name!r}")
+    if model is None:
+        return
+    old = saved.get("model", {})
+    differs = [f"{key} {old.get(key)!r} in the checkpoint, {value!r} now" for key, value in model.items() if old.get(key) != value]
+    if differs:
+        raise UserError(
+            f"{path}: the checkpoint's model does not match this run's ({'; '.join(differs)}); "
+            "resume with the settings the run started with"
+        )
+
+
 def load_state(system: torch.nn.Module, checkpoint: dict[str, Any], path: Path) -> None:
     try:
         system.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as err:
         raise UserError(f"{path}: weights do not fit the model ({str(err).splitlines()[0]})") from None
-
-
-def load_weights(system: Any, path: Path, task: Any) -> None:
-    """Load the weights of a checkpoint of ``task`` into ``system``."""
-    checkpoint = read_checkpoint(path)
-    saved = checkpoint.get("hyper_parameters", {}).get("task_name")
-    if saved != task.name:
-        raise UserError(f"{path}: checkpoint of task {saved!r}, not {task.name!r}")
-    load_state(system, checkpoint, path)

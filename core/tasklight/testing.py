@@ -20,7 +20,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tasklight.config import _coerce, load_config, task_defaults
+from tasklight.config import _coerce, load_config, resolve_config
 from tasklight.errors import UserError
 from tasklight.plugins import Platform, get_platform, temporary_plugin
 from tasklight.task import SHAPES, SPLITS, Task, TaskContext
@@ -48,7 +48,7 @@ def check_task(name: str, tmp_path: Path, *, platform: Platform | None = None, s
     task = platform.tasks.get(name)
     check_identity(task, platform)
     check_settings(task)
-    config = load_config(task.name, task_defaults(task, demo=True), demo=True, overrides=["model.preset=tiny", "tokenizer.vocab_size=300"])
+    config = resolve_config(task, "demo", overrides=["model.preset=tiny", "tokenizer.vocab_size=300"])
     ctx = TaskContext(config=config, metric=platform.metrics.get, seed=seed)
     demo = check_demo(task, ctx)
     check_malformed_record(task, ctx)
@@ -123,8 +123,8 @@ def check_train_predict_score(task: Task, ctx: TaskContext, demo: dict[str, list
     from tasklight.data.batching import Collator
     from tasklight.heads import Decoding, check_loss
     from tasklight.model import TransformerConfig
-    from tasklight.runner import model_config
     from tasklight.system import TaskSystem
+    from tasklight.training import model_config
 
     train = demo["train"][:256]
     tokenizer = Tokenizer.train((t for e in train for t in task.texts(e)), 300, 1, task.special_tokens)

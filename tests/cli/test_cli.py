@@ -79,7 +79,7 @@ def test_existing_run_directory_is_not_overwritten(runner, tmp_path):
 
 
 def test_run_writes_the_run_directory(translation_run):
-    for name in ("config.toml", "tokenizer.json", "metrics.json", "predictions.jsonl", "curves.png"):
+    for name in ("run.json", "config.toml", "tokenizer.json", "metrics.json", "predictions.jsonl", "curves.png"):
         assert (translation_run / name).is_file(), name
     assert (translation_run / "checkpoints" / "best.ckpt").is_file()
     assert (translation_run / "checkpoints" / "last.ckpt").is_file()
@@ -109,6 +109,36 @@ def test_predict_arguments_and_stdin(runner, translation_run):
     assert code == 0 and out2 == out
 
 
+def test_predict_eval_and_serve_take_the_device_options_of_run(runner, translation_run):
+    code, out = invoke(runner, "predict", "translation", "--run", str(translation_run), "--accelerator", "cpu", "--devices", "1", "twenty-one red cats")
+    assert code == 0, out
+    assert out == invoke(runner, "predict", "translation", "--run", str(translation_run), "twenty-one red cats")[1]
+    for command in ("run", "predict", "eval", "serve"):
+        code, out = invoke(runner, command, "--help")
+        assert code == 0 and "--accelerator TEXT" in out and "--devices TEXT" in out, command
+
+
+def test_a_bad_accelerator_is_one_line_before_anything_loads(runner, translation_run):
+    code, out = invoke(runner, "predict", "translation", "--run", str(translation_run), "--accelerator", "tpuu", "x")
+    assert code == 2
+    (line,) = out.strip().splitlines()
+    # Lightning lists the names it knows in no fixed order.
+    assert line.startswith("Error: invalid trainer option: You selected an invalid accelerator name: `accelerator='tpuu'`. Available names are: ")
+    assert {"auto", "cpu", "cuda"} <= set(line.rsplit(": ", 1)[1].rstrip(".").split(", "))
+
+
+def test_a_runs_config_toml_is_validated_like_a_new_runs_config(runner, translation_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(translation_run, run)
+    config = run / "config.toml"
+    config.write_text(config.read_text().replace("\nlr = ", "\nlrr = "))
+    code, out = invoke(runner, "predict", "translation", "--run", str(run), "x")
+    assert code == 2
+    assert out.strip() == f"Error: unknown config key 'trainer.lrr' in {config}; did you mean 'trainer.lr'?"
+
+
 def test_predict_with_checkpoint_of_another_task_is_refused(runner, translation_run):
     code, out = invoke(runner, "predict", "summarization", "--run", str(translation_run), "x")
     assert code == 2
@@ -121,6 +151,18 @@ def test_eval_scores_the_run(runner, translation_run):
     record = json.loads((translation_run / "eval-validation.json").read_text())
     assert record["dataset"]["split"] == "validation" and record["dataset"]["size"] == 500
     assert "bleu" in out
+
+
+def test_eval_of_the_test_split_scores_what_the_run_scored(runner, translation_run):
+    """The test stage of a run and `platform eval` are one evaluation: the same checkpoint on the
+    same examples (the run's data.limit_test=24 applies) gives the same scores."""
+    code, out = invoke(runner, "eval", "translation", "--run", str(translation_run), "--accelerator", "cpu")
+    assert code == 0, out
+    evaluated = json.loads((translation_run / "eval-test.json").read_text())
+    trained = json.loads((translation_run / "metrics.json").read_text())
+    assert evaluated["dataset"] == trained["dataset"]
+    assert evaluated["metrics"] == trained["metrics"]
+    assert evaluated["hardware"]["accelerator"] == "cpu"
 
 
 def test_on_results_and_register_callbacks_hooks_fire(runner, tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import tasklight
 from tasklight import plugins
 from tasklight.cli import install
 from tests.conftest import invoke
@@ -91,18 +92,43 @@ def broken_wheel(folder: Path) -> Path:
     return path
 
 
+def environment_on_top(env_dir: Path) -> str:
+    """A fresh virtual environment that sees every package this interpreter sees; its python.
+
+    ``venv --system-site-packages`` is not enough: made from a venv's interpreter, it sees
+    the base installation's packages, not the venv's (where tasklight is). So the new
+    environment gets a ``.pth`` file that adds this interpreter's import path as site
+    directories (their own ``.pth`` files, editable installs among them, included), after
+    its own site-packages, where ``platform install`` then puts the plugin.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    python = env_dir / "bin" / "python"
+    own = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    outer = [p for p in sys.path if p and Path(p).is_dir()]
+    (Path(own) / "_outer_environment.pth").write_text(
+        f"import site; list(map(site.addsitedir, {outer!r}))\n", encoding="utf-8"
+    )
+    return str(python)
+
+
 def test_a_broken_plugin_installs_is_reported_and_uninstalls(tmp_path):
-    """In a virtual environment on top of this one: platform install a real wheel of a plugin
-    that raises on import, platform tasks still works and names it, platform uninstall removes it."""
-    env_dir = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(env_dir)], check=True)
-    python = str(env_dir / "bin" / "python")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKLIGHT_", "PYTHON", "PIP_"))}
+    """In a virtual environment on top of this one (whether this one is a venv or not):
+    platform install a real wheel of a plugin that raises on import, platform tasks still
+    works and names it, platform uninstall removes it."""
+    python = environment_on_top(tmp_path / "venv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKLIGHT_", "PYTHON", "PIP_", "VIRTUAL_ENV"))}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 
     def platform(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([python, "-m", "tasklight", *args], capture_output=True, text=True, env=env, timeout=300)
 
+    here = subprocess.run([python, "-c", "import sys, tasklight; print(sys.prefix); print(tasklight.__file__)"],
+                          capture_output=True, text=True, env=env, check=True).stdout.split("\n")
+    assert Path(here[0]).resolve() == (tmp_path / "venv").resolve()  # pip installs there, not here
+    assert here[1] == tasklight.__file__  # the code under test, not another install of it
     wheel = broken_wheel(tmp_path)
     done = platform("install", "--no-index", "--no-deps", str(wheel))
     assert done.returncode == 0, done.stderr

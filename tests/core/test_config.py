@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tasklight.config import default_file, flatten, load_config, read_toml, task_defaults
+from tasklight.config import default_file, flatten, load_config, read_toml, resolve_config, task_defaults
 from tasklight.errors import UserError
 from tasklight.plugins import get_platform
 
@@ -20,7 +20,7 @@ def test_shipped_config_validates_for_every_task(task_name, demo):
     if task_name not in platform.tasks:
         pytest.skip(f"task {task_name!r} is not registered yet")
     task = platform.tasks.get(task_name)
-    config = load_config(task.name, task_defaults(task, demo=demo), demo=demo)
+    config = load_config(task.name, task.settings, demo=demo, defaults=task_defaults(task, demo))
     model = config.model_fields()
     assert model["d_model"] % model["n_heads"] == 0
     assert config["trainer.lr"] > 0
@@ -38,28 +38,48 @@ def test_the_shipped_file_holds_core_defaults_only():
     assert "tasks" not in read_toml(default_file())
 
 
-def test_demo_settings_apply_only_to_demo_data():
+def test_resolve_config_applies_the_demo_settings_only_to_demo_data():
     task = get_platform().tasks.get("translation")
-    demo = load_config("translation", task_defaults(task, demo=True), demo=True)
-    real = load_config("translation", task_defaults(task, demo=False), demo=False)
+    demo, real = resolve_config(task, "demo"), resolve_config(task, "pairs.jsonl")
     assert (demo["model.preset"], demo["trainer.max_steps"]) == ("mini", 700)
     assert (real["model.preset"], real["trainer.max_steps"]) == ("small", -1)
+    # --data demo with a split file of its own is real data: the demo's settings do not apply.
+    config = resolve_config(task, "demo", overrides=["data.train=pairs.jsonl"])
+    assert config["model.preset"] == "small" and config["data.train"] == "pairs.jsonl"
 
 
 def test_a_task_default_of_a_model_field_applies():
-    task = get_platform().tasks.get("qa")
-    assert task.demo_settings["model.dropout"] == 0.0
-    config = load_config("qa", task_defaults(task, demo=True), demo=True)
-    assert (config["model.preset"], config.model_fields()["dropout"]) == ("mini", 0.0)
-    assert load_config("qa", task_defaults(task, demo=False), demo=False).model_fields()["dropout"] == 0.1
+    qa, summarization = get_platform().tasks.get("qa"), get_platform().tasks.get("summarization")
+    assert qa.demo_settings["model.dropout"] == 0.0
+    assert resolve_config(qa, "demo").model_fields()["dropout"] == 0.0
+    assert resolve_config(qa, "squad.json").model_fields()["dropout"] == 0.1
+    # In Task.settings, a model field applies on any data.
+    task = type("Dry", (type(summarization),), {"settings": {**summarization.settings, "model.dropout": 0.0}})()
+    assert resolve_config(task, "dialogsum.jsonl").model_fields()["dropout"] == 0.0
+
+
+def test_a_typo_in_demo_settings_is_one_error_naming_it():
+    task = type("Typo", (type(get_platform().tasks.get("translation")),), {"demo_settings": {"trainer.max_step": 5}})()
+    with pytest.raises(UserError, match=r"^unknown config key 'trainer.max_step' in task 'translation' demo_settings; did you mean 'trainer.max_steps'\?$"):
+        resolve_config(task, "demo")
+    assert resolve_config(task, "pairs.jsonl")["trainer.max_steps"] == -1  # not read on real data
 
 
 def test_a_local_task_table_overrides_the_task_defaults(tmp_path, monkeypatch):
     (tmp_path / "platform.toml").write_text('[tasks.translation.demo]\n"trainer.max_steps" = 5\n')
     monkeypatch.chdir(tmp_path)
     task = get_platform().tasks.get("translation")
-    assert load_config("translation", task_defaults(task, demo=True), demo=True)["trainer.max_steps"] == 5
-    assert load_config("translation", task_defaults(task, demo=False), demo=False)["trainer.max_steps"] == -1
+    assert resolve_config(task, "demo")["trainer.max_steps"] == 5
+    assert resolve_config(task, "pairs.jsonl")["trainer.max_steps"] == -1
+
+
+def test_typed_settings_come_after_set_texts_and_before_the_command_line():
+    task = get_platform().tasks.get("translation")
+    config = resolve_config(task, "demo", overrides=["trainer.lr=0.1", "trainer.max_steps=3"],
+                            settings={"trainer.lr": 0.2, "trainer.betas": [0.8, 0.9]}, cli={"trainer.max_steps": 7})
+    assert (config["trainer.lr"], config["trainer.betas"], config["trainer.max_steps"]) == (0.2, [0.8, 0.9], 7)
+    with pytest.raises(UserError, match=r"^config key 'trainer.lr' in set= expects float, got 'fast'$"):
+        resolve_config(task, "demo", settings={"trainer.lr": "fast"})
 
 
 def test_set_overrides_are_typed():
@@ -81,7 +101,7 @@ def test_task_settings_extend_the_schema():
         ("trainer.max_steps=-5", "trainer.max_steps must be positive (or -1 for no limit), got -5"),
         ("data.max_tokens=0", "config key 'data.max_tokens' must be positive, got 0"),
         ("model.preset=huge", "unknown model preset 'huge'; known: base, mini, small, tiny"),
-        ("decoding.strategy=topk", "config key 'decoding.strategy' must be one of greedy, beam, sample, got 'topk'"),
+        ("decoding.strategy=topk", "config key 'decoding.strategy' must be one of greedy, sample, beam, got 'topk'"),
         ("novalue", "--set expects key=value, got 'novalue'"),
         ("model.n_heads=3", "model.d_model (256) must be divisible by model.n_heads (3)"),
     ],

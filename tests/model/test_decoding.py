@@ -154,13 +154,8 @@ A, B_, C, D, E = 3, 4, 5, 6, 7
 
 
 def fake_lm_head(monkeypatch: pytest.MonkeyPatch, model: Transformer, head: Callable[[Tensor], Tensor]) -> None:
-    """Score with ``head`` (N, C) -> (N, V) instead of the model's LM head, in both layouts
-    decoding asks for: rows (``lm_logits``, beam search and sampling) and columns (greedy's
-    ``lm_argmax``, held to the columns: its bf16 screen reads the embedding itself)."""
-    monkeypatch.setattr(model, "lm_logits", lambda hidden, out=None: head(hidden))
-    monkeypatch.setattr(model, "lm_logit_columns", lambda hidden: head(hidden).t())
-    lm_argmax = model.lm_argmax
-    monkeypatch.setattr(model, "lm_argmax", lambda hidden, banned=None: lm_argmax(hidden, banned, screen=False))
+    """Score with ``head`` (N, C) -> (N, V) instead of the model's LM head."""
+    monkeypatch.setattr(model, "lm_logits", head)
 
 
 @pytest.fixture
@@ -178,8 +173,9 @@ def markov(monkeypatch: pytest.MonkeyPatch) -> Transformer:
     model = random_model("decoder-only")
 
     def decode(tgt_ids, memory=None, memory_mask=None, cache=None):  # type: ignore[no-untyped-def]
-        if cache is not None:
-            cache.length += tgt_ids.size(1)
+        if cache is not None:  # a cache advances as its layers write what they saw
+            for layer in cache.layers:
+                layer.length += tgt_ids.size(1)
         return F.one_hot(tgt_ids, V).float()  # (B, T, V): the "hidden state" is the token
 
     monkeypatch.setattr(model, "decode", decode)
@@ -372,3 +368,37 @@ def test_decoding_under_bf16_autocast(strategy: str) -> None:
     # bf16 rounds the two paths' scores differently: greedy agrees, beam search may swap a
     # near-tie (here 5 of the 6 examples agree).
     assert agree == 6 if strategy == "greedy" else agree >= 4
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused-adamw", "adamw"])
+def test_decoding_after_optimizer_steps_uses_the_updated_weights(fused: bool) -> None:
+    """Decode, train a few steps in place, decode again: the output must be what a fresh copy of
+    the updated weights decodes. (A fused optimizer updates weights without bumping their
+    version counters, so anything that caches a derivative of a weight goes stale unseen:
+    validation and test decoding inside a run then score a model that does not exist.)"""
+    import copy
+
+    from tasklight.system import adamw
+
+    model = random_model("encoder-decoder")
+    g = torch.Generator().manual_seed(21)
+    src = torch.randint(4, V, (3, 6), generator=g)
+    tgt = torch.randint(4, V, (3, 7), generator=g)
+    prefix = torch.full((3, 1), BOS)
+
+    def decode(m: Transformer) -> tuple[list[list[int]], list[list[int]]]:
+        m.eval()
+        kwargs = dict(src_ids=src, eos_id=EOS, max_new_tokens=6)
+        return generate(m, prefix, **kwargs), generate(m, prefix, strategy="beam", beam_size=3, **kwargs)  # type: ignore[arg-type]
+
+    decode(model)  # anything a decoding path derives from the weights is made now
+    optimizer = adamw(model.named_parameters(), lr=0.05, betas=(0.9, 0.98), weight_decay=0.0, fused=fused)
+    model.train()
+    for _ in range(3):
+        logits = model(src, tgt[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, V), tgt[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    fresh = copy.deepcopy(model)
+    assert decode(model) == decode(fresh)

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from tasklight.model import DecoderCache, Transformer, TransformerConfig
-from tasklight.model.transformer import _key_padding_mask, _RealTokens
+from tasklight.model import generate
+from tasklight.model.transformer import FeedForward, _key_padding_mask
 
 PAD = 0
 V = 23
@@ -165,8 +166,8 @@ def test_dropout_only_in_training() -> None:
 @pytest.mark.parametrize("autograd", [True, False], ids=["autograd", "inference"])
 @pytest.mark.parametrize("shape", ["encoder-decoder", "decoder-only"])
 def test_cached_decode_matches_full_recompute(shape: str, autograd: bool) -> None:
-    """Without autograd, single tokens take the decoding-step path (``_decode_step``) and the
-    much-padded source is encoded on its real tokens only: both must agree with the plain path."""
+    """Prefill, offset chunks and single tokens through the cache give the states of one full
+    pass, with autograd and without (decoding runs without)."""
     with torch.set_grad_enabled(autograd):
         _cached_decode_matches_full_recompute(shape)
 
@@ -215,8 +216,8 @@ def test_cache_reorder_selects_rows() -> None:
     model.decode(tgt[:, :3], cache=cache)
     index = torch.tensor([2, 2, 0])  # repeat one row, drop another (beam search / finished rows)
     cache.reorder(index)
-    assert cache.batch_size == 3 and cache.memory_mask is not None
-    torch.testing.assert_close(cache.memory_mask, mask[index])
+    assert cache.batch_size == 3 and cache.cross_mask is not None
+    assert torch.equal(cache.cross_mask[:, 0, 0], mask[index])
     step = model.decode(tgt[index, 3:5], cache=cache)
     full = model.decode(tgt[index], memory[index], mask[index])
     torch.testing.assert_close(step, full[:, 3:5], atol=1e-5, rtol=1e-4)
@@ -244,11 +245,12 @@ def test_cache_reorder_within_examples_leaves_cross_attention_alone() -> None:
     for cache in (full_cache, fast_cache):
         cache.reorder(beams)
         model.decode(tgt[:, :3], cache=cache)
-    cross_before = [k.data_ptr() for k in fast_cache.cross_k or []]
+    cross_before = [layer.cross_kv[0].data_ptr() for layer in fast_cache.layers if layer.cross_kv]
+    assert len(cross_before) == 2
     swap = torch.tensor([1, 1, 3, 2])  # beam 1 of example 0 twice, example 1's beams swapped
     full_cache.reorder(swap)
     fast_cache.reorder(swap, same_memory=True)
-    assert [k.data_ptr() for k in fast_cache.cross_k or []] == cross_before
+    assert [layer.cross_kv[0].data_ptr() for layer in fast_cache.layers if layer.cross_kv] == cross_before
     fast = model.decode(tgt[swap, 3:5], cache=fast_cache)
     torch.testing.assert_close(fast, model.decode(tgt[swap, 3:5], cache=full_cache), atol=0, rtol=0)
     with pytest.raises(ValueError, match="same_memory"):
@@ -268,16 +270,16 @@ def test_cache_reorder_in_place_copies_only_moved_rows() -> None:
     for cache in caches:
         model.decode(tgt[:, :3], cache=cache)
     in_place, copied = caches
-    buffers = [k.data_ptr() for k in in_place.self_k]
+    buffers = [layer.k.data_ptr() for layer in in_place.layers]
     index = torch.tensor([0, 0, 2, 2])  # rows 1 and 3 take their neighbours' contents
     in_place.reorder(index, same_memory=True)
     copied.reorder(index)
-    assert [k.data_ptr() for k in in_place.self_k] == buffers and in_place._spare_k == [None, None]
+    assert [layer.k.data_ptr() for layer in in_place.layers] == buffers
     step = model.decode(tgt[index, 3:5], cache=in_place)
     torch.testing.assert_close(step, model.decode(tgt[index, 3:5], cache=copied), atol=0, rtol=0)
     swap = torch.tensor([1, 0, 2, 3])  # row 0 reads row 1, which is itself overwritten: copy
     in_place.reorder(swap, same_memory=True)
-    assert [k.data_ptr() for k in in_place.self_k] != buffers
+    assert [layer.k.data_ptr() for layer in in_place.layers] != buffers
 
 
 def test_cache_with_beams_keeps_one_memory_row_per_example() -> None:
@@ -290,113 +292,45 @@ def test_cache_with_beams_keeps_one_memory_row_per_example() -> None:
     tgt = tokens(6, 5, seed=11)
     shared = model.new_cache(6, 5, memory, mask, beams=2)
     repeated = model.new_cache(6, 5, memory.repeat_interleave(2, 0), mask.repeat_interleave(2, 0))
-    assert shared.cross_k is not None and shared.cross_k[0].size(0) == 3
+    assert shared.layers[0].cross_kv is not None and shared.layers[0].cross_kv[0].size(0) == 3
     for cache in (shared, repeated):
         model.decode(tgt[:, :2], cache=cache)
     keep = torch.tensor([4, 5, 0, 1])  # example 2 then example 0; example 1 is done
     shared.reorder(keep)
     repeated.reorder(keep)
-    assert shared.cross_k[0].size(0) == 2 and shared.batch_size == 4
-    torch.testing.assert_close(shared.memory_mask, mask[torch.tensor([2, 0])])
+    assert shared.layers[0].cross_kv[0].size(0) == 2 and shared.batch_size == 4
+    assert shared.cross_mask is not None
+    assert torch.equal(shared.cross_mask[:, 0, 0], mask[torch.tensor([2, 0])])
     got = model.decode(tgt[keep, 2:4], cache=shared)
     torch.testing.assert_close(got, model.decode(tgt[keep, 2:4], cache=repeated), atol=1e-6, rtol=1e-5)
     with pytest.raises(ValueError, match="multiple of beams"):
         model.new_cache(5, 5, memory, mask, beams=2)
 
 
-def test_lm_logits_without_autograd_follows_weight_changes() -> None:
-    """Decoding scores against a cached (C, V) copy of the embedding; it must never go stale."""
-    model = tiny()
-    hidden = torch.randn(3, 32)
-    expected = hidden @ model.embed.weight.detach().t()
-    with torch.no_grad():
-        torch.testing.assert_close(model.lm_logits(hidden), expected)
-        model.embed.weight.mul_(2.0)  # an in-place update, as an optimizer step makes
-        torch.testing.assert_close(model.lm_logits(hidden), 2 * expected)
-    with torch.inference_mode():
-        model.load_state_dict({k: v * 0.5 if k == "embed.weight" else v for k, v in model.state_dict().items()})
-        torch.testing.assert_close(model.lm_logits(hidden), expected)
-    assert model.lm_logits(hidden).grad_fn is not None  # with autograd: the plain, differentiable path
+@pytest.mark.parametrize("shape", ["encoder-decoder", "decoder-only"])
+def test_one_definition_of_each_block_serves_every_path(shape: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The full forward, cached greedy and cached beam search all run the blocks' own code:
+    change what one block computes and every path's output changes with it."""
+    model = tiny(shape)
+    with torch.no_grad():  # weights large enough that each row decodes a varied sequence
+        for p in model.parameters():
+            p.normal_(0.0, 0.5, generator=torch.Generator().manual_seed(p.numel()))
+    src = tokens(3, 6) if shape == "encoder-decoder" else None
+    prefix = torch.full((3, 1), 1) if shape == "encoder-decoder" else tokens(3, 2, seed=12)
+    tgt = tokens(3, 5, seed=13)
 
+    def outputs() -> tuple[torch.Tensor, list[list[int]], list[list[int]]]:
+        with torch.no_grad():
+            full = model(src, tgt) if shape == "encoder-decoder" else model(tgt_ids=tgt)
+            greedy = generate(model, prefix, src_ids=src, eos_id=2, max_new_tokens=8, min_new_tokens=8)
+            beam = generate(model, prefix, src_ids=src, eos_id=2, max_new_tokens=8, min_new_tokens=8,
+                            strategy="beam", beam_size=3)
+        return full, greedy, beam
 
-def test_encoder_runs_position_wise_work_on_real_tokens_only_without_autograd() -> None:
-    """Inference packs the real tokens of a much-padded batch (``_RealTokens``): the states of
-    real tokens equal the padded computation's, and padding positions hold zeros."""
-    model = tiny("encoder-only")
-    src = tokens(4, 9)
-    src[0, 2:], src[2, 5:], src[3, 1:] = PAD, PAD, PAD
-    real = src != PAD
-    padded_path = model.encode(src).detach()  # autograd on: every position computed
-    with torch.no_grad():
-        packed_path = model.encode(src)
-    torch.testing.assert_close(packed_path[real], padded_path[real], atol=1e-5, rtol=1e-5)
-    assert torch.equal(packed_path[~real], torch.zeros_like(packed_path[~real]))
-    assert not torch.equal(padded_path[~real], torch.zeros_like(padded_path[~real]))  # it did differ
-
-
-def test_real_tokens_scratch_unpack_reuses_one_buffer_with_zero_padding() -> None:
-    """Scratch unpacking (a layer's q, k, v) writes into one kept buffer per width: every use
-    must read as a fresh unpack, zeros at padding, whatever the previous use wrote."""
-    real = torch.tensor([[True, True, False], [True, False, False]])
-    tokens = _RealTokens(real)
-    first, second = torch.randn(3, 4) + 5, torch.randn(3, 4) - 5
-    a = tokens.unpack(first, scratch=True)
-    torch.testing.assert_close(a, tokens.unpack(first))
-    b = tokens.unpack(second, scratch=True)
-    assert b.data_ptr() == a.data_ptr()  # the same buffer, not a new one
-    torch.testing.assert_close(b, tokens.unpack(second))
-    assert torch.equal(b[~real], torch.zeros(3, 4))
-    assert tokens.unpack(torch.randn(3, 6), scratch=True).data_ptr() != a.data_ptr()  # another width
-
-
-def test_lm_logit_columns_are_the_logits_transposed() -> None:
-    """Greedy decoding scores a step as columns, (V, N) = embed @ hidden^T; they must be the
-    logits, with autograd or without."""
-    model = tiny()
-    hidden = torch.randn(5, 32)
-    with torch.no_grad():
-        torch.testing.assert_close(model.lm_logit_columns(hidden), model.lm_logits(hidden).t())
-    with_grad = model.lm_logit_columns(hidden)
-    assert with_grad.shape == (V, 5) and with_grad.grad_fn is not None
-    torch.testing.assert_close(with_grad.detach(), model.lm_logits(hidden).detach().t())
-    with pytest.raises(ValueError, match=r"\(N, C\)"):
-        model.lm_logit_columns(hidden[None])
-
-
-def test_lm_logits_writes_into_a_given_buffer() -> None:
-    """Decoding passes one (N, V) buffer for every step; the logits must land in it, and a
-    buffer that does not fit (shape, dtype) or autograd must fall back to a fresh result."""
-    model = tiny()
-    hidden = torch.randn(3, 32)
-    expected = hidden @ model.embed.weight.detach().t()
-    with torch.no_grad():
-        out = torch.full((3, V), float("nan"))
-        got = model.lm_logits(hidden, out=out)
-        assert got.data_ptr() == out.data_ptr()
-        torch.testing.assert_close(out, expected)
-        for wrong in (torch.empty(2, V), torch.empty(3, V, dtype=torch.float64)):
-            torch.testing.assert_close(model.lm_logits(hidden, out=wrong), expected)
-            assert model.lm_logits(hidden, out=wrong).data_ptr() != wrong.data_ptr()
-    got = model.lm_logits(hidden, out=torch.empty(3, V))
-    assert got.grad_fn is not None  # with autograd: the plain, differentiable path
-
-
-def test_linear_inference_copy_follows_weight_changes() -> None:
-    """Small inputs without autograd multiply by a cached (in, out) copy of the weight; an
-    optimizer-style in-place update or a loaded state dict must replace it."""
-    model = tiny()
-    assert model.decoder is not None
-    linear = model.decoder.blocks[0].ff.fc
-    x = torch.randn(5, 32)
-
-    def plain() -> torch.Tensor:
-        return torch.nn.functional.linear(x, linear.weight, linear.bias).detach()
-
-    with torch.no_grad():
-        torch.testing.assert_close(linear(x), plain())
-        linear.weight.mul_(-3.0)
-        torch.testing.assert_close(linear(x), plain())
-    with torch.inference_mode():
-        model.load_state_dict({k: v + 1 for k, v in model.state_dict().items()})
-        torch.testing.assert_close(linear(x), plain())
-    assert linear(x).grad_fn is not None  # with autograd: the plain, differentiable F.linear
+    before = outputs()
+    plain_forward = FeedForward.forward
+    monkeypatch.setattr(FeedForward, "forward", lambda self, x: 3.0 * plain_forward(self, x))
+    after = outputs()
+    assert not torch.allclose(before[0], after[0])
+    assert before[1] != after[1], "cached greedy decoding did not run FeedForward.forward"
+    assert before[2] != after[2], "cached beam search did not run FeedForward.forward"

@@ -23,7 +23,7 @@ from tasklight_intent.task import Prediction, Utterance
 def _setup(*overrides: str, demo: bool = False):
     platform = get_platform()
     task = platform.tasks.get("intent")
-    config = load_config("intent", task_defaults(task, demo=demo), demo=demo, overrides=list(overrides))
+    config = load_config("intent", task.settings, demo=demo, defaults=task_defaults(task, demo), overrides=list(overrides))
     return platform, task, TaskContext(config=config, metric=platform.metrics.get, seed=42)
 
 

@@ -23,7 +23,7 @@ from tasklight_summarization.metrics import rouge, split_sentences
 def _task_and_ctx(*overrides: str, demo: bool = False) -> tuple[tasklight.Task, tasklight.TaskContext]:
     platform = get_platform()
     task = platform.tasks.get("summarization")
-    config = load_config("summarization", task_defaults(task, demo=demo), demo=demo, overrides=list(overrides))
+    config = load_config("summarization", task.settings, demo=demo, defaults=task_defaults(task, demo), overrides=list(overrides))
     return task, tasklight.TaskContext(config=config, metric=platform.metrics.get, seed=0)
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasklight.config import default_file, load_config, read_toml, task_defaults
+from tasklight.config import default_file, read_toml, resolve_config
 from tasklight.errors import UserError
 
 SUITE_KEYS = ("description", "seeds", "set", "entries")
@@ -231,16 +231,12 @@ def _entry(suite: str, row: Mapping[str, Any], where: str, seeds: tuple[int, ...
 
 def check_suite(suite: Suite, platform: Any) -> None:
     """Every entry names a known task and resolves to a valid config (no data is read)."""
-    from tasklight.data.sources import is_demo
-
     for entry in suite.entries:
         where = f"{suite.origin}, entry {entry.name!r}"
         try:
             task = platform.tasks.get(entry.task)
             cli = {f"trainer.{k}": v for k, v in entry.budget().items()} | {"run.seed": entry.seeds[0], "run.data": entry.data}
-            config = load_config(task.name, task_defaults(task, demo=is_demo(entry.data)), demo=is_demo(entry.data), overrides=entry.overrides, cli=cli)
-            if is_demo(entry.data) and not is_demo(entry.data, config):
-                load_config(task.name, task.settings, demo=False, overrides=entry.overrides, cli=cli)
+            resolve_config(task, entry.data, overrides=entry.overrides, cli=cli)
         except UserError as err:
             raise UserError(f"{where}: {err.message}") from None
 

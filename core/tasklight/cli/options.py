@@ -22,3 +22,14 @@ def data_option(default: str | None) -> Callable[[F], F]:
         "--data", default=default, metavar="SOURCE", show_default=default is not None,
         help="demo, a file, FILE,FILE (line-aligned), a folder of split files, or hf:NAME[:CONFIG].",
     )
+
+
+def device_options(f: F) -> F:
+    """--accelerator and --devices, as Lightning names them (``platform run`` and every
+    command that loads a finished run)."""
+    f = click.option("--devices", help="Number of devices, a list, or auto.")(f)
+    return click.option("--accelerator", help="cpu, gpu, auto ... (Lightning's names; auto: a GPU when there is one).")(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Machine-readable output (a JSON list).")(f)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from tasklight.cli.options import set_option
+from tasklight.cli.options import device_options, set_option
 from tasklight.errors import UserError
 
 
@@ -33,13 +33,16 @@ def parse_line(line: str, where: str) -> str | dict[str, Any]:
 @click.option("--run", "run_dir", required=True, type=click.Path(path_type=Path), help="A run directory.")
 @click.option("--seed", type=int, help="Seed for sampling (reproducible output).")
 @set_option
-def command(task: str, inputs: tuple[str, ...], run_dir: Path, seed: int | None, overrides: tuple[str, ...]) -> None:
+@device_options
+def command(task: str, inputs: tuple[str, ...], run_dir: Path, seed: int | None, overrides: tuple[str, ...],
+            accelerator: str | None, devices: str | None) -> None:
     """Predict for each INPUT (text, or a JSON object); '-' or no INPUT reads stdin lines.
 
     Prints one JSON object per input. Decoding settings can be changed with
-    --set decoding.strategy=greedy, --set decoding.beam_size=8 ...
+    --set decoding.strategy=greedy, --set decoding.beam_size=8 ...; --accelerator and
+    --devices choose the device as for `platform run` (default: a GPU when there is one).
     """
-    from tasklight.runner import load_run, predict
+    from tasklight.inference import load_run, predict  # torch: only once a command runs
 
     if not inputs or inputs == ("-",):
         if sys.stdin.isatty() and not inputs:
@@ -51,6 +54,6 @@ def command(task: str, inputs: tuple[str, ...], run_dir: Path, seed: int | None,
         where = "argument"
     if not items:
         raise UserError("no input lines to predict")
-    loaded = load_run(run_dir, task, overrides=overrides)
+    loaded = load_run(run_dir, task, overrides=overrides, accelerator=accelerator, devices=devices)
     for row in predict(loaded, items, where, seed=seed):
         click.echo(json.dumps(row, ensure_ascii=False))

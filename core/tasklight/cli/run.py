@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from tasklight.cli.options import data_option, set_option
+from tasklight.cli.options import data_option, device_options, set_option
+from tasklight.cli.show import show_record
 
 
 @click.command("run")
 @click.argument("task")
 @data_option("demo")
 @set_option
-@click.option("--accelerator", help="cpu, gpu, auto ... (Lightning's names).")
-@click.option("--devices", help="Number of devices, a list, or auto.")
+@device_options
 @click.option("--strategy", help="auto, ddp, fsdp, deepspeed ... (Lightning's strategies).")
 @click.option("--precision", help="32-true, bf16-mixed, 16-mixed ... (bf16 on GPUs; CPUs here lack it).")
 @click.option("--max-time", metavar="DD:HH:MM:SS", help="Stop training after this much wall time.")
@@ -33,8 +33,7 @@ def command(task: str, data: str, overrides: tuple[str, ...], **options: object)
       platform run translation --data ../shared/data/translation/multi30k \\
           --set data.src=en --set data.tgt=de --set data.test=test_2016_flickr --max-time 00:00:20:00
     """
-    from tasklight.cli.show import show_record
-    from tasklight.runner import RunOptions, run
+    from tasklight.training import RunOptions, run  # torch and Lightning: only once a command runs
 
     result = run(RunOptions(task=task, data=data, overrides=overrides, **options))  # type: ignore[arg-type]
     if result.record:

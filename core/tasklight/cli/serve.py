@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from tasklight.cli.options import set_option
+from tasklight.cli.options import device_options, set_option
 
 
 @click.command("serve")
@@ -20,8 +20,10 @@ from tasklight.cli.options import set_option
 @click.option("--threads", type=click.IntRange(1), help="Torch threads for the model (default: torch's choice).")
 @click.option("--log-level", default="warning", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn's log level (info logs each request).")
 @set_option
+@device_options
 def command(run_dir: Path, host: str, port: int, max_batch_size: int, max_wait_ms: float, max_inputs: int,
-            max_chars: int, threads: int | None, log_level: str, overrides: tuple[str, ...]) -> None:
+            max_chars: int, threads: int | None, log_level: str, overrides: tuple[str, ...],
+            accelerator: str | None, devices: str | None) -> None:
     """Serve a trained run over HTTP: POST /predict, GET /health, GET /info.
 
     \b
@@ -31,7 +33,9 @@ def command(run_dir: Path, host: str, port: int, max_batch_size: int, max_wait_m
     GET  /info     task, model size, the run's test metrics, versions
 
     Concurrent requests are batched into one model call (--max-batch-size,
-    --max-wait-ms). Bad requests get a 4xx and {"detail": MESSAGE}.
+    --max-wait-ms). Bad requests get a 4xx and {"detail": MESSAGE}. The model runs on
+    the device --accelerator/--devices choose, as for `platform run` (default: a GPU
+    when there is one).
 
     \b
     Example:
@@ -39,7 +43,7 @@ def command(run_dir: Path, host: str, port: int, max_batch_size: int, max_wait_m
       curl -s localhost:8000/predict -d '{"inputs": ["wake me up at 7"]}'
     """
     from tasklight.api import Model
-    from tasklight.runner import load_run
+    from tasklight.inference import load_run  # torch: only once a command runs
     from tasklight.serve import serve
     from tasklight.serve.app import Batching, Limits
 
@@ -47,7 +51,7 @@ def command(run_dir: Path, host: str, port: int, max_batch_size: int, max_wait_m
         import torch
 
         torch.set_num_threads(threads)
-    model = Model(load_run(run_dir, overrides=overrides))
+    model = Model(load_run(run_dir, overrides=overrides, accelerator=accelerator, devices=devices))
     limits = Limits(max_inputs=max_inputs, max_chars=max_chars)
 
     def announce(url: str) -> None:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-import json
-
 import click
+
+from tasklight.cli.listing import Column, show_rows
+from tasklight.cli.options import json_option
+from tasklight.plugins import get_platform
+
+COLUMNS = (
+    Column("name", "task"), Column("version", "version"), Column("shape", "shape"),
+    Column("metrics", "metrics (primary first)"), Column("plugin", "plugin"),
+    Column("description", "description", identifier=False),
+)
 
 
 @click.command("tasks")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 def command(as_json: bool) -> None:
-    """List every registered task with its shape, metrics and plugin."""
-    from tasklight.plugins import get_platform
+    """List every registered task with its shape, metrics and plugin.
 
+    On a terminal a table; in a pipe one line per task, tab-separated: name, version,
+    shape, metrics (comma-separated, primary first), plugin, description.
+    """
     platform = get_platform()
     rows = [
         {
@@ -25,15 +35,4 @@ def command(as_json: bool) -> None:
         }
         for name, task in platform.tasks.items()
     ]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="tasks")
-    for column in ("task", "version", "shape", "metrics (primary first)", "plugin", "description"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(row["name"], row["version"], row["shape"], ", ".join(row["metrics"]), row["plugin"], row["description"])
-    Console().print(table)
+    show_rows(rows, COLUMNS, title="tasks", as_json=as_json)

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .argmax import CHUNK
 from .transformer import DecoderCache, Transformer
 
 STRATEGIES = ("greedy", "sample", "beam")
+CHUNK = 64  # columns per chunk of the two-stage top-k (``_top_k``)
 
 
 class _RunningBatch:
@@ -49,34 +49,6 @@ class _RunningBatch:
         if use_cache:
             self.cache = model.new_cache(prefix_ids.size(0), max_len, memory, memory_mask)
             self.memory = self.memory_mask = None  # now held as cross-attention K/V in the cache
-        # The (N, V) results of a step are written into buffers kept for the whole call, not
-        # into fresh tensors that must be faulted in and brought into cache at every step
-        # (beam-4 at 128 rows x 8000 tokens: two 4 MB tensors a step). A step's results are
-        # read before the next step overwrites them.
-        self._buffers: dict[str, Tensor] = {}
-
-    def _buffer(self, name: str, rows: int, columns: int, like: Tensor) -> Tensor:
-        """(rows, columns) of ``like``'s dtype and device: the first rows of the buffer kept as
-        ``name``, made anew only when that is too small or of another kind."""
-        kept = self._buffers.get(name)
-        fits = (
-            kept is not None
-            and kept.size(0) >= rows
-            and kept.size(1) == columns
-            and kept.dtype == like.dtype
-            and kept.device == like.device
-        )
-        if kept is None or not fits:
-            kept = self._buffers[name] = like.new_empty((rows, columns))
-        return kept[:rows]
-
-    def _last_hidden(self) -> Tensor:
-        """(N, C) decoder states of the last position of ``seqs``."""
-        if self.cache is not None:
-            hidden = self.model.decode(self.seqs[:, self.cache.length :], cache=self.cache)
-        else:
-            hidden = self.model.decode(self.seqs, self.memory, self.memory_mask)
-        return hidden[:, -1]
 
     def eos_ruled_out(self) -> bool:
         """Whether the next token may not be EOS: fewer than ``min_new_tokens`` generated yet."""
@@ -84,25 +56,19 @@ class _RunningBatch:
 
     def next_logits(self) -> Tensor:
         """(N, V) float32 logits for the token after ``seqs``; EOS is ruled out until
-        ``min_new_tokens`` tokens have been generated. Valid until the next call."""
-        last = self._last_hidden()  # (N, C)
-        out = self._buffer("logits", last.size(0), self.model.config.vocab_size, last)
-        logits = self.model.lm_logits(last, out=out)  # (N, V), in ``out`` where it fits
-        logits = logits.float() if logits.dtype != torch.float32 else logits
+        ``min_new_tokens`` tokens have been generated."""
+        if self.cache is not None:
+            hidden = self.model.decode(self.seqs[:, self.cache.length :], cache=self.cache)
+        else:
+            hidden = self.model.decode(self.seqs, self.memory, self.memory_mask)
+        logits = self.model.lm_logits(hidden[:, -1]).float()  # (N, V)
         if self.eos_ruled_out():
             logits[:, self.eos_id] = -math.inf
         return logits
 
-    def next_best_tokens(self) -> Tensor:
-        """(N,) each row's highest-scoring next token (greedy), EOS ruled out as in
-        ``next_logits``, without the (N, V) logits where it can (``Transformer.lm_argmax``)."""
-        return self.model.lm_argmax(self._last_hidden(), self.eos_id if self.eos_ruled_out() else None)
-
     def next_logprobs(self) -> Tensor:
         """(N, V) float32 log-probabilities of the next token (see ``next_logits``)."""
-        logits = self.next_logits()
-        out = self._buffer("logprobs", logits.size(0), logits.size(1), logits)
-        return torch.log_softmax(logits, dim=-1, out=out)
+        return torch.log_softmax(self.next_logits(), dim=-1)
 
     def push(self, tokens: Tensor) -> None:
         self.seqs = torch.cat([self.seqs, tokens[:, None]], dim=1)
@@ -195,7 +161,7 @@ def generate(
     if strategy == "beam":
         return _beam_search(batch, B, P, eos_id, max_new, beam_size, length_penalty)
     if strategy == "greedy":
-        return _one_token_at_a_time(batch, B, eos_id, max_new, batch.next_best_tokens)
+        return _one_token_at_a_time(batch, B, eos_id, max_new, lambda: batch.next_logits().argmax(dim=-1))
     return _one_token_at_a_time(
         batch, B, eos_id, max_new, lambda: _sample(batch.next_logits(), temperature, top_k, top_p, generator)
     )

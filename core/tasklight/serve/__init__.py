@@ -57,6 +57,8 @@ def bind(host: str, port: int) -> socket.socket:
 def serve(model: Model, host: str = "127.0.0.1", port: int = 8000, *, limits: Limits | None = None,
           batching: Batching | None = None, log_level: str = "warning", announce: Any = None) -> None:
     """Serve ``model`` until interrupted. ``announce(url)`` is called once listening."""
+    # Here, not above: FastAPI and uvicorn load only when a server starts (bind() and the
+    # types of this package need neither).
     import uvicorn
 
     from tasklight.serve.app import Batching, Limits, create_app

@@ -1,6 +1,6 @@
 """``platform bench``: run every entry x seed of a suite, one run directory each.
 
-Runs go in-process through ``tasklight.runner.run``: torch and the plugins load once
+Runs go in-process through ``tasklight.training.run``: torch and the plugins load once
 for the whole suite, and an error in one run (a ``UserError`` or any exception) is
 caught, reported in one line and the suite goes on. A run is resumable by design:
 an interrupted suite, rerun with the same command, skips runs that have a valid
@@ -140,7 +140,8 @@ def run_suite(
 
 def _run_one(outcome: Outcome, entry: Entry, seed: int, run_dir: Path, extra: Sequence[str], quiet: bool, platform: Any) -> None:
     from tasklight.plugins import get_platform
-    from tasklight.runner import CHECKPOINTS, RunOptions, run
+    from tasklight.rundir import CHECKPOINTS
+    from tasklight.training import RunOptions, run
 
     resume = (run_dir / CHECKPOINTS / "last.ckpt").is_file()
     if run_dir.exists() and not resume and any(run_dir.iterdir()):

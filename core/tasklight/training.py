@@ -1,0 +1,361 @@
+"""Training a run: ``platform run TASK`` and ``tasklight.run``.
+
+The config is resolved, the data read and the trainer options checked before the run
+directory is written; then the tokenizer, the system and Lightning's Trainer are built,
+the model is fitted, the best checkpoint is tested, and the results record is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from lightning_fabric.utilities.exceptions import MisconfigurationException
+from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
+from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
+
+from tasklight.config import Config, resolve_config
+from tasklight.data.datamodule import TaskDataModule
+from tasklight.data.sources import Split, load_splits
+from tasklight.data.tokenizer import Tokenizer
+from tasklight.errors import UserError
+from tasklight.evaluation import Evaluation, ValidationScorer, encode_examples, evaluate_split
+from tasklight.heads import Decoding
+from tasklight.model import TransformerConfig
+from tasklight.model_io import check_checkpoint, load_state, read_checkpoint
+from tasklight.plugins import Platform, get_platform
+from tasklight.record import build_record
+from tasklight.results import write_json_atomic
+from tasklight.rundir import (
+    CHECKPOINTS,
+    best_checkpoint,
+    csv_log_version,
+    plot_curves,
+    prepare_run_dir,
+    write_predictions,
+    write_run_info,
+)
+from tasklight.safety import AtomicCheckpointIO, ExactResume, FiniteLossGuard, PeriodicCheckpoint, SaveOnInterrupt
+from tasklight.system import TaskSystem
+from tasklight.task import Task, TaskContext
+
+
+class Interrupted(UserError):
+    """Ctrl-C: the run saved its state and stopped."""
+
+    exit_code = 130
+
+
+@dataclass
+class RunOptions:
+    """What ``platform run`` takes; every field mirrors a CLI option."""
+
+    task: str
+    data: str = "demo"
+    overrides: Sequence[str] = ()  # --set key=value texts
+    settings: Mapping[str, Any] = field(default_factory=dict)  # the same as typed values (tasklight.run's set=)
+    accelerator: str | None = None
+    devices: str | None = None
+    strategy: str | None = None
+    precision: str | None = None
+    max_time: str | None = None
+    max_steps: int | None = None
+    max_epochs: int | None = None
+    seed: int | None = None
+    out: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    quiet: bool = False
+    config_files: Sequence[str] = ()
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    record: dict[str, Any]  # empty on the extra ranks of a multi-device run
+    messages: list[str] = field(default_factory=list)
+
+
+def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
+    """Train, validate and test one task; write the run directory; return the record."""
+    platform = platform or get_platform()
+    task = platform.tasks.get(options.task)
+    config = resolve_config(
+        task, options.data, overrides=options.overrides, settings=options.settings, cli=_cli_values(options),
+        files=[Path(f) for f in options.config_files],
+    )
+    quiet_lightning()
+    ctx = TaskContext(config=config, metric=platform.metrics.get, seed=int(config["run.seed"]))
+    for name in task.metrics:
+        platform.metrics.get(name)  # fail before training, not after
+    splits = run_splits(task, options.data, ctx, platform)
+    check_trainer_options(config.section("trainer"))
+    # A given tokenizer.json is read before the run directory exists: a bad one writes nothing.
+    given = Tokenizer.load(Path(config["tokenizer.path"])) if config["tokenizer.path"] and not options.resume else None
+    run_dir = prepare_run_dir(task, config, resume=options.resume, overwrite=options.overwrite)
+    os.environ["TASKLIGHT_RUN_DIR"] = str(run_dir.resolve())  # DDP children inherit it
+    write_run_info(run_dir, task, config, options.data)
+
+    if config["trainer.threads"]:
+        torch.set_num_threads(int(config["trainer.threads"]))
+    pl.seed_everything(ctx.seed, workers=True, verbose=False)
+    tokenizer = _tokenizer_for(task, splits["train"], run_dir, config, given, options.resume)
+    system = _build_system(task, config, tokenizer, splits["train"], ctx, run_dir, resume=options.resume)
+    train_rows = encode_examples(task, splits["train"].examples, tokenizer, ctx, train=True)
+    val_rows = encode_examples(task, splits["validation"].examples, tokenizer, ctx, train=True)
+    datamodule = TaskDataModule(
+        train_rows.rows, val_rows.rows, pad_id=tokenizer.pad_id, max_tokens=config["data.max_tokens"],
+        eval_max_tokens=config["data.eval_max_tokens"], seed=ctx.seed,
+    )
+    limit = config["data.val_metric_examples"]
+    val_examples = splits["validation"].examples[:limit] if limit else splits["validation"].examples
+    decoding = Decoding.from_config(config.section("decoding"))
+    scorer = ValidationScorer(task, val_examples, tokenizer, ctx, decoding, config["data.eval_max_tokens"])
+
+    trainer, best = _trainer(task, config, run_dir, platform, scorer, options.quiet)
+    wall = _fit(trainer, system, datamodule, task, run_dir, resume=options.resume)
+    _keep_best(trainer, system, datamodule, best, scorer, run_dir)  # every rank: validation is collective
+    if not trainer.is_global_zero:
+        return RunResult(run_dir, {})
+    # The test set is decoded and scored once, on rank 0: no example counted twice.
+    test = _test(trainer, system, task, splits["test"], tokenizer, ctx, run_dir)
+    record = build_record(
+        task=task, platform=platform, config=config, data=options.data, split=splits["test"], scores=test.scores,
+        system=system, steps=trainer.global_step, tokens=system.tokens_seen - system.tokens_restored, wall=wall,
+        trainer=trainer, truncated={"train": train_rows.truncated, "validation": val_rows.truncated, "test": test.truncated},
+        validation_seconds=scorer.seconds,
+    )
+    write_json_atomic(run_dir / "metrics.json", record)
+    plot_curves(run_dir, task)
+    platform.results(record)
+    return RunResult(run_dir, record)
+
+
+def _cli_values(options: RunOptions) -> dict[str, Any]:
+    return {
+        "trainer.accelerator": options.accelerator,
+        "trainer.devices": options.devices,
+        "trainer.strategy": options.strategy,
+        "trainer.precision": options.precision,
+        "trainer.max_time": options.max_time,
+        "trainer.max_steps": options.max_steps,
+        "trainer.max_epochs": options.max_epochs,
+        "run.seed": options.seed,
+        "run.out": options.out,
+        "run.data": options.data,
+    }
+
+
+def run_splits(task: Task, data: str, ctx: TaskContext, platform: Platform) -> dict[str, Split]:
+    """The splits of ``data`` as a run uses them: ``data.limit_train`` and ``data.limit_test`` applied."""
+    splits = load_splits(task, data, ctx, platform.adapters)
+    for role, key in (("train", "data.limit_train"), ("test", "data.limit_test")):
+        if ctx.config[key]:
+            splits[role].examples = splits[role].examples[: ctx.config[key]]
+    return splits
+
+
+def quiet_lightning() -> None:
+    # Lightning's banners ("GPU available: False ...") and hints are noise on a CLI
+    # whose output is the progress bar and the metrics table.
+    for name in ("pytorch_lightning", "lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*The number of training batches.*")
+    warnings.filterwarnings("ignore", message=".*torch.nn.utils.weight_norm.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", category=UserWarning, module="pytorch_lightning")
+
+
+def check_trainer_options(trainer: Mapping[str, Any]) -> pl.Trainer:
+    """A Trainer made of the accelerator, devices, strategy and precision alone. Lightning
+    validates them as it is made, so a bad value is one line before anything is written;
+    its strategy's root device is where this process computes."""
+    try:
+        return pl.Trainer(
+            accelerator=trainer["accelerator"], devices=_devices(trainer["devices"]), strategy=trainer["strategy"],
+            precision=trainer["precision"], logger=False, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+    except (MisconfigurationException, ValueError, RuntimeError, TypeError) as err:
+        raise UserError(f"invalid trainer option: {str(err).strip().splitlines()[0]}") from None
+
+
+def _devices(value: str | int) -> Any:
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.isdigit() or (text.startswith("-") and text[1:].isdigit()):
+        return int(text)
+    return text
+
+
+def _tokenizer_for(task: Task, train: Split, run_dir: Path, config: Config, given: Tokenizer | None, resume: bool) -> Tokenizer:
+    saved = run_dir / "tokenizer.json"
+    if resume and saved.is_file():
+        return Tokenizer.load(saved)
+    if given is not None:
+        tokenizer = given
+    else:
+        texts = (text for example in train.examples for text in task.texts(example))
+        tokenizer = Tokenizer.train(
+            texts, config["tokenizer.vocab_size"], config["tokenizer.min_frequency"], task.special_tokens
+        )
+    tmp = run_dir / ".tokenizer.json.tmp"
+    tokenizer.save(tmp)
+    os.replace(tmp, saved)
+    return tokenizer
+
+
+def model_config(task: Task, config: Config, tokenizer: Tokenizer) -> dict[str, Any]:
+    """The backbone's TransformerConfig fields for ``task`` with this tokenizer."""
+    fields = config.model_fields()
+    fields["max_positions"] = max(int(fields["max_positions"]), int(config["data.max_length"]) + 2)
+    return {
+        "vocab_size": tokenizer.vocab_size,
+        "shape": task.shape,
+        "pad_id": tokenizer.pad_id,
+        **{k: fields[k] for k in ("d_model", "n_heads", "encoder_layers", "decoder_layers", "d_ff", "dropout", "max_positions")},
+    }
+
+
+def _build_system(
+    task: Task, config: Config, tokenizer: Tokenizer, train: Split, ctx: TaskContext, run_dir: Path, *, resume: bool
+) -> TaskSystem:
+    head_hparams = task.head_hparams(train.examples, ctx)
+    ctx.hparams = head_hparams  # encode/decode may need them (the label list)
+    model = model_config(task, config, tokenizer)
+    if resume:
+        # Refused before Lightning loads it: unsafe content, another task or another model shape.
+        last = run_dir / CHECKPOINTS / "last.ckpt"
+        check_checkpoint(last, read_checkpoint(last), task.name, model)
+    head = task.build_head(TransformerConfig(**model), head_hparams, ctx)
+    t = config.section("trainer")
+    optim = {k: t[k] for k in ("lr", "min_lr", "warmup_steps", "schedule", "weight_decay", "betas", "max_steps")}
+    optim["budget_seconds"] = _seconds(t["max_time"])
+    tokenizer_file = run_dir / "tokenizer.json"
+    return TaskSystem(
+        task_name=task.name, task_version=task.version, model=model, head=head, head_hparams=head_hparams, optim=optim,
+        tokenizer_hash=hashlib.sha256(tokenizer_file.read_bytes()).hexdigest()[:16] if tokenizer_file.is_file() else "",
+    )
+
+
+def _seconds(max_time: str) -> float:
+    """DD:HH:MM:SS (Lightning's max_time format) in seconds; 0 when unset."""
+    if not max_time:
+        return 0.0
+    parts = max_time.split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or any(v < 0 for v in values):
+        raise UserError(f"--max-time must be DD:HH:MM:SS, got {max_time!r}")
+    days, hours, minutes, seconds = values
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def _trainer(
+    task: Task, config: Config, run_dir: Path, platform: Platform, scorer: ValidationScorer, quiet: bool
+) -> tuple[pl.Trainer, ModelCheckpoint]:
+    t = config.section("trainer")
+    primary = task.metrics[0]
+    higher = platform.metrics.get(primary).higher_is_better
+    best = ModelCheckpoint(
+        dirpath=run_dir / CHECKPOINTS, filename="best", monitor=f"val/{primary}",
+        mode="max" if higher else "min", save_top_k=1, save_last=False, auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
+    last = run_dir / CHECKPOINTS / "last.ckpt"
+    callbacks: list[pl.Callback] = [
+        FiniteLossGuard(), ExactResume(int(config["run.seed"])), SaveOnInterrupt(last), scorer, best,
+        PeriodicCheckpoint(last, t["checkpoint_every_n_steps"]),
+    ]
+    progress = bool(t["progress"]) and not quiet
+    if progress:
+        callbacks.append(RichProgressBar(leave=True))
+    callbacks.extend(platform.callbacks(task, config))
+    budget_given = t["max_steps"] > 0 or t["max_epochs"] > 0 or bool(t["max_time"])
+    trainer = pl.Trainer(
+        accelerator=t["accelerator"],
+        devices=_devices(t["devices"]),
+        strategy=t["strategy"],
+        precision=t["precision"],
+        max_steps=t["max_steps"],
+        max_epochs=t["max_epochs"] if budget_given else 10,
+        max_time=t["max_time"] or None,
+        gradient_clip_val=t["gradient_clip_val"] or None,
+        accumulate_grad_batches=t["accumulate_grad_batches"],
+        val_check_interval=t["val_check_interval"],
+        check_val_every_n_epoch=None,
+        num_sanity_val_steps=0,
+        log_every_n_steps=t["log_every_n_steps"],
+        default_root_dir=run_dir,
+        logger=[
+            CSVLogger(run_dir, name="logs", version=csv_log_version(run_dir)),
+            TensorBoardLogger(run_dir, name="logs", version="tensorboard"),
+        ],
+        callbacks=callbacks,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        use_distributed_sampler=False,
+        deterministic=False,
+        plugins=[AtomicCheckpointIO()],
+    )
+    return trainer, best
+
+
+def _fit(trainer: pl.Trainer, system: TaskSystem, datamodule: TaskDataModule, task: Task, run_dir: Path, *, resume: bool) -> float:
+    """Train to the budget; the wall time in seconds. Ctrl-C ends in Interrupted, which says how to resume."""
+    ckpt = str(run_dir / CHECKPOINTS / "last.ckpt") if resume else None
+    start = time.perf_counter()
+    try:
+        trainer.fit(system, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+    except SystemExit:
+        # Lightning turns Ctrl-C into a graceful shutdown and sys.exit(1); SaveOnInterrupt
+        # has written last.ckpt by then.
+        if not trainer.interrupted:
+            raise
+    if trainer.interrupted:
+        raise Interrupted(f"interrupted at step {trainer.global_step}; continue with: platform run {task.name} --out {run_dir} --resume") from None
+    return time.perf_counter() - start
+
+
+def _keep_best(trainer: pl.Trainer, system: TaskSystem, datamodule: TaskDataModule, best: ModelCheckpoint,
+               scorer: ValidationScorer, run_dir: Path) -> None:
+    """Validate the final weights too: the budget may end between two validations."""
+    if scorer.step == trainer.global_step:
+        return  # validated at this very step already; ModelCheckpoint has kept the best
+    results = trainer.validate(system, datamodule=datamodule, verbose=False, weights_only=True)
+    final = results[0].get(best.monitor) if results else None
+    if final is None:
+        return
+    best_score = best.best_model_score
+    improved = best_score is None or (final > float(best_score) if best.mode == "max" else final < float(best_score))
+    if improved or not Path(best.best_model_path or "").is_file():
+        trainer.save_checkpoint(run_dir / CHECKPOINTS / "best.ckpt")
+
+
+def _test(trainer: pl.Trainer, system: TaskSystem, task: Task, test: Split, tokenizer: Tokenizer, ctx: TaskContext,
+          run_dir: Path) -> Evaluation:
+    """Score the best checkpoint on the test split; writes predictions.jsonl."""
+    path = best_checkpoint(run_dir)
+    checkpoint = read_checkpoint(path)
+    check_checkpoint(path, checkpoint, task.name)
+    load_state(system, checkpoint, path)
+    system.to(trainer.strategy.root_device)
+    evaluation = evaluate_split(
+        system, task, test.examples, tokenizer, ctx, decoding=Decoding.from_config(ctx.config.section("decoding")),
+        max_tokens=ctx.config["data.eval_max_tokens"], seed=ctx.seed,
+    )
+    write_predictions(run_dir / "predictions.jsonl", task, test.examples, evaluation.predictions)
+    return evaluation
