@@ -417,12 +417,16 @@ class Stack(nn.Module):
         self.pos = (
             nn.Embedding(config.position_offset + config.max_positions, C) if config.positions == "learned" else None
         )
-        if config.positions == "sinusoidal":  # fixed tables: buffers, not weights
-            self.register_buffer("sinusoids", _sinusoids(config.max_positions, C), persistent=False)
-        if config.positions == "rotary":
-            cos, sin = _rotary_tables(config.max_positions, config.head_size, config.rope_theta)
-            self.register_buffer("rope_cos", cos, persistent=False)  # (max_positions, Dh)
-            self.register_buffer("rope_sin", sin, persistent=False)
+        # Fixed tables are buffers, not weights: (max_positions, C) and 2 x (max_positions, Dh).
+        sinusoids = _sinusoids(config.max_positions, C) if config.positions == "sinusoidal" else None
+        cos, sin = (
+            _rotary_tables(config.max_positions, config.head_size, config.rope_theta)
+            if config.positions == "rotary"
+            else (None, None)
+        )
+        self.register_buffer("sinusoids", sinusoids, persistent=False)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
         self.types = nn.Embedding(config.type_vocab_size, C) if token_types and config.type_vocab_size else None
         self.ln_embed = _norm(config) if config.embed_norm else nn.Identity()
         self.blocks = nn.ModuleList(Block(config, cross_attention) for _ in range(n_layers))
@@ -431,7 +435,7 @@ class Stack(nn.Module):
 
     def rope(self, start: int, T: int) -> tuple[Tensor, Tensor] | None:
         """(cos, sin) of positions [start, start + T), each (T, Dh); None without rotary positions."""
-        if not hasattr(self, "rope_cos"):
+        if self.rope_cos is None or self.rope_sin is None:
             return None
         return self.rope_cos[start : start + T], self.rope_sin[start : start + T]
 
@@ -486,7 +490,7 @@ class Transformer(nn.Module):
         if stack.pos is not None:
             first = start + config.position_offset
             x = x + stack.pos(torch.arange(first, first + T, device=ids.device))  # + (T, C)
-        elif config.positions == "sinusoidal":
+        elif stack.sinusoids is not None:
             x = x + stack.sinusoids[start : start + T]
         return self.drop(stack.ln_embed(x))
 
