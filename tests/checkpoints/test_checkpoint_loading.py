@@ -250,3 +250,19 @@ def test_export_never_writes_over_files(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not empty"):
         save_hf(checkpoint.model, path, "bert", checkpoint.hf_config)
     assert load_hf(path).model.config == checkpoint.model.config  # still there, unchanged
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"model_type": ["bert"]}, "model_type ['bert'] is not supported; supported: bart, "),
+    ({"hidden_size": 15}, "d_model (15) must be a positive multiple of n_heads (2)"),
+    ({"hidden_size": "16"}, "hidden_size = '16' is not int"),
+    ({"layer_norm_eps": "small"}, "layer_norm_eps = 'small' is not float"),
+    ({"num_hidden_layers": None}, "no 'num_hidden_layers', which a bert model needs"),
+])
+def test_malformed_configs(tmp_path: Path, change: dict, says: str) -> None:
+    path, _ = bert_dir(tmp_path)
+    data = json.loads((path / "config.json").read_text())
+    data.update(change)
+    (path / "config.json").write_text(json.dumps(data))
+    message = error(path)
+    assert message.startswith(f"{path / 'config.json'}: ") and says in message

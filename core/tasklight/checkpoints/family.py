@@ -51,14 +51,24 @@ class HFConfig:
     def __init__(self, data: dict[str, Any], path: Path) -> None:
         self.data, self.path = data, path
 
-    def __getitem__(self, key: str) -> Any:
-        if key not in self.data or self.data[key] is None:
+    def __getitem__(self, key: str) -> int:
+        """A required size (an integer)."""
+        if self.data.get(key) is None:
             raise UserError(f"{self.path}: no {key!r}, which a {self.data.get('model_type')} model needs")
-        return self.data[key]
+        return self._typed(key, self.data[key], 0)
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The value, or ``default`` where absent or null; of the default's type."""
         value = self.data.get(key)
-        return default if value is None else value
+        return default if value is None else self._typed(key, value, default)
+
+    def _typed(self, key: str, value: Any, like: Any) -> Any:
+        expected: tuple[type, ...] = {int: (int,), float: (int, float), bool: (bool,), str: (str,)}.get(
+            type(like), (object,)
+        )
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            raise UserError(f"{self.path}: {key} = {value!r} is not {type(like).__name__}")
+        return value
 
     def refuse(self, key: str, why: str = "") -> UserError:
         shown = f"{key} = {self.data.get(key)!r}"
@@ -85,7 +95,7 @@ class Family:
     model_type: str
     architecture: str  # the class ``save_hf`` writes
     # Task classes (BertForSequenceClassification, GPT2LMHeadModel) nest the base model's
-    # names under ``prefix``; ``nested``: the architecture written is such a class.
+    # names under ``prefix``; a checkpoint's names may come with it or without.
     prefix: str
     weights: dict[str, str]  # HF module -> tasklight module (see the module docstring)
     config_from_hf: Callable[[HFConfig], TransformerConfig]
@@ -103,6 +113,7 @@ class Family:
     heads: tuple[str, ...] = ()
     # Backbone weights a checkpoint may omit: they keep their initial value (zeros).
     optional: tuple[str, ...] = ()
+    # Whether ``architecture`` is such a task class (names written under ``prefix``).
     nested: bool = True
 
 

@@ -50,11 +50,11 @@ def families() -> dict[str, Family]:
 
 def family_of(model_type: object, where: object) -> Family:
     known = families()
-    if model_type not in known:
+    if not isinstance(model_type, str) or model_type not in known:
         raise UserError(
             f"{where}: model_type {model_type!r} is not supported; supported: {', '.join(sorted(known))}"
         )
-    return known[str(model_type)]
+    return known[model_type]
 
 
 def read_config(directory: Path) -> HFConfig:
@@ -207,7 +207,7 @@ def load_hf(directory: str | Path) -> Checkpoint:
     family = family_of(hf.data.get("model_type"), hf.path)
     try:
         config = family.config_from_hf(hf)
-    except ValueError as e:
+    except (ValueError, TypeError) as e:  # sizes TransformerConfig refuses, or of the wrong type
         raise UserError(f"{hf.path}: {e}") from None
     tensors, files = read_weights(directory)
     model = Transformer(config)
