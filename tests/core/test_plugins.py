@@ -232,9 +232,9 @@ def test_plugins_command_shows_name_version_distribution_hooks_and_errors(tmp_pa
     }
     assert rows["tasklight-broken"]["errors"] == ["failed to import: ImportError: no such thing"]
     assert rows["translation"]["hooks"] == ["register_metrics", "register_tasks"]
-    plain = platform_cli(["plugins"], site)  # a pipe: one tab-separated row per plugin
-    assert plain.returncode == 0
-    lines = plain.stdout.splitlines()
+    rows_out = platform_cli(["plugins"], site)  # a pipe, not a terminal: plain tab-separated rows
+    assert rows_out.returncode == 0
+    lines = rows_out.stdout.splitlines()
     assert "tasklight-fine\t1.2.3\ttasklight-fine\ton_results\t-" in lines
     assert "tasklight-broken\t1.2.3\ttasklight-broken\t-\tfailed to import: ImportError: no such thing" in lines
 

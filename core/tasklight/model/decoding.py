@@ -79,8 +79,9 @@ class _RunningBatch:
         self.seqs = self.seqs.repeat_interleave(beams, dim=0)
         if self.cache is not None:
             self.cache.expand(beams)
-        if self.memory is not None and self.memory_mask is not None:
+        if self.memory is not None:
             self.memory = self.memory.repeat_interleave(beams, dim=0)
+        if self.memory_mask is not None:  # None: a vocabulary without padding
             self.memory_mask = self.memory_mask.repeat_interleave(beams, dim=0)
 
     def select(self, index: Tensor, same_memory: bool = False) -> None:
@@ -147,7 +148,7 @@ def generate(
         if src_ids is None or src_ids.size(0) != B:
             raise ValueError("encoder-decoder generate() needs src_ids with one row per prefix")
         memory = model.encode(src_ids)  # (B, S, C), once
-        memory_mask = src_ids != config.pad_id  # (B, S)
+        memory_mask = model.real_tokens(src_ids)  # (B, S), or None without a pad_id
     elif src_ids is not None:
         raise ValueError("decoder-only generate() takes the prompt as prefix_ids; src_ids=None")
 

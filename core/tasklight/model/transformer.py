@@ -2,26 +2,32 @@
 
 Three shapes share the same building blocks:
 
-* ``encoder-decoder``: BART/mBART-like seq2seq (encoder + decoder with cross-attention),
+* ``encoder-decoder``: BART/mBART/Marian-like seq2seq (encoder + decoder with cross-attention),
 * ``encoder-only``:    BERT-like bidirectional encoder,
-* ``decoder-only``:    GPT-2-like causal language model.
+* ``decoder-only``:    GPT-2- or Llama-like causal language model.
 
-Everything is pre-norm (LayerNorm -> sublayer -> residual), every stack ends in a final
-LayerNorm, positions are learned absolute embeddings, and the token embedding is shared by
-the encoder, the decoder and the output projection (tied). All Linears have biases and the
-self-attention projection is one fused ``qkv`` Linear, so weights map 1:1 onto HF layouts.
+By default every block is pre-norm (LayerNorm -> sublayer -> residual), every stack ends in a
+final LayerNorm, positions are learned absolute embeddings, and the token embedding is shared
+by the encoder, the decoder and the output projection (tied). All Linears have biases and the
+self-attention projection is one fused ``qkv`` Linear. ``TransformerConfig`` names the other
+choices the common pretrained families made (norm position and kind, positions, activation,
+grouped-query attention, biases, embedding norm and scale, token types, the output layer), and
+each is written once below, so a Hugging Face checkpoint maps onto this model name for name
+(``tasklight.checkpoints``).
 
 Incremental decoding runs the very same blocks: ``decode(new_ids, cache=cache)`` feeds only
 the tokens the cache has not seen, each self-attention layer appends its keys and values to
 its ``LayerCache`` and attends over everything written so far, and cross-attention reads the
 keys and values of the encoder output that were projected once, when the cache was made.
 
-Shape legend: B batch, S source length, T target length, C d_model, H heads,
-Dh head size (C // H), V vocabulary, L cached length, E examples (B / beams).
+Shape legend: B batch, S source length, T target length, C d_model, H heads, Hkv key/value
+heads, Dh head size (C // H), V vocabulary, L cached length, E examples (B / beams).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -29,6 +35,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tasklight.task import SHAPES
+
+
+NORMS = ("layernorm", "rmsnorm")
+POSITIONS = ("learned", "sinusoidal", "rotary")
+ACTIVATIONS = {"gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU("tanh"), "relu": nn.ReLU, "silu": nn.SiLU}
 
 
 @dataclass
@@ -43,7 +54,25 @@ class TransformerConfig:
     dropout: float = 0.1
     attention_dropout: float = 0.0
     max_positions: int = 512
-    pad_id: int = 0
+    # None: the vocabulary has no padding token (GPT-2, Llama); masks must then be explicit.
+    pad_id: int | None = 0
+    # Architecture options; the defaults are tasklight's own model.
+    norm_position: str = "pre"  # "pre": x + f(norm(x)); "post": norm(x + f(x)) (BERT, BART, Marian)
+    norm: str = "layernorm"  # or "rmsnorm" (Llama)
+    norm_eps: float = 1e-5
+    positions: str = "learned"  # or "sinusoidal" (Marian), "rotary" (Llama)
+    position_offset: int = 0  # learned tables with rows before position 0 (RoBERTa, BART: 2)
+    rope_theta: float = 10000.0
+    activation: str = "gelu"  # exact GELU; "gelu_tanh" (GPT-2), "relu", "silu"
+    gated_ff: bool = False  # act(x W_gate) * (x W_up), the GLU feed-forward (Llama: with silu)
+    n_kv_heads: int | None = None  # grouped-query self-attention; None: one per query head
+    bias: bool = True  # biases of the attention and feed-forward Linears
+    embed_norm: bool = False  # a norm over token + position embeddings (BERT, BART)
+    scale_embeddings: bool = False  # token embeddings times sqrt(d_model) (mBART, Marian)
+    type_vocab_size: int = 0  # token-type (segment) embeddings of the encoder (BERT: 2)
+    final_norm: bool = True  # a norm after each stack's last block (pre-norm models)
+    tie_embeddings: bool = True  # the output layer is the token embedding
+    lm_bias: bool = False  # a fixed bias on the logits (BART's final_logits_bias)
 
     def __post_init__(self) -> None:
         if self.shape not in SHAPES:
@@ -59,8 +88,63 @@ class TransformerConfig:
             raise ValueError("encoder_layers and decoder_layers must be >= 0")
         if self.max_positions <= 0:
             raise ValueError(f"max_positions must be positive; got {self.max_positions}")
-        if not 0 <= self.pad_id < self.vocab_size:
+        if self.pad_id is not None and not 0 <= self.pad_id < self.vocab_size:
             raise ValueError(f"pad_id ({self.pad_id}) must be a token id in [0, {self.vocab_size})")
+        for name, value, allowed in (
+            ("norm_position", self.norm_position, ("pre", "post")),
+            ("norm", self.norm, NORMS),
+            ("positions", self.positions, POSITIONS),
+            ("activation", self.activation, tuple(ACTIVATIONS)),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+        if self.n_kv_heads is not None and (self.n_kv_heads <= 0 or self.n_heads % self.n_kv_heads):
+            raise ValueError(f"n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({self.n_kv_heads})")
+        if self.positions == "rotary" and self.head_size % 2:
+            raise ValueError(f"rotary positions need an even head size; got {self.head_size}")
+        if self.positions == "sinusoidal" and self.d_model % 2:
+            raise ValueError(f"sinusoidal positions need an even d_model; got {self.d_model}")
+        if self.position_offset < 0 or self.type_vocab_size < 0:
+            raise ValueError("position_offset and type_vocab_size must be >= 0")
+
+    @property
+    def head_size(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def kv_heads(self) -> int:
+        return self.n_kv_heads or self.n_heads
+
+
+def _norm(config: TransformerConfig) -> nn.Module:
+    if config.norm == "rmsnorm":
+        return nn.RMSNorm(config.d_model, eps=config.norm_eps)
+    return nn.LayerNorm(config.d_model, eps=config.norm_eps)
+
+
+def _sinusoids(n_positions: int, dim: int) -> Tensor:
+    """(n_positions, dim) fixed position table: sin(p * w_i) in the first half, cos(p * w_i) in
+    the second, w_i = 10000^(-2i / dim) (Vaswani et al.; Marian's layout)."""
+    w = torch.exp(torch.arange(0, dim, 2, dtype=torch.float64) * (-math.log(10000.0) / dim))  # (dim/2,)
+    angles = torch.arange(n_positions, dtype=torch.float64)[:, None] * w[None, :]  # (P, dim/2)
+    return torch.cat([angles.sin(), angles.cos()], dim=1).float()
+
+
+def _rotary_tables(n_positions: int, head_size: int, theta: float) -> tuple[Tensor, Tensor]:
+    """cos and sin, each (n_positions, Dh), for rotating the halves of a head (Llama's layout:
+    dimension i pairs with i + Dh/2, frequency theta^(-2i / Dh))."""
+    inv_freq = 1.0 / theta ** (torch.arange(0, head_size, 2, dtype=torch.int64).float() / head_size)  # (Dh/2,)
+    angles = torch.arange(n_positions).float()[:, None] * inv_freq[None, :]  # (P, Dh/2)
+    angles = torch.cat([angles, angles], dim=1)  # (P, Dh)
+    return angles.cos(), angles.sin()
+
+
+def _rotate(x: Tensor, rope: tuple[Tensor, Tensor]) -> Tensor:
+    """x (B, H, T, Dh) rotated by position: cos, sin (T, Dh) for the T positions of x."""
+    cos, sin = rope
+    half = x.size(-1) // 2
+    rotated_half = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+    return x * cos.to(x.dtype) + rotated_half * sin.to(x.dtype)
 
 
 def _key_padding_mask(real: Tensor | None) -> Tensor | None:
@@ -206,20 +290,34 @@ def _is_in_place(index: Tensor) -> bool:
 class SelfAttention(nn.Module):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
-        C = config.d_model
-        self.n_heads = config.n_heads
+        C, kv_size = config.d_model, config.kv_heads * config.head_size
+        self.n_heads, self.n_kv_heads = config.n_heads, config.kv_heads
         self.attention_dropout = config.attention_dropout
-        self.qkv = nn.Linear(C, 3 * C)  # fused projection, one matmul for q, k and v
-        self.proj = nn.Linear(C, C)
+        self.split = (C, kv_size, kv_size)
+        self.qkv = nn.Linear(C, C + 2 * kv_size, bias=config.bias)  # fused: one matmul for q, k and v
+        self.proj = nn.Linear(C, C, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
-        self, x: Tensor, mask: Tensor | None = None, is_causal: bool = False, cache: LayerCache | None = None
+        self,
+        x: Tensor,
+        mask: Tensor | None = None,
+        is_causal: bool = False,
+        cache: LayerCache | None = None,
+        rope: tuple[Tensor, Tensor] | None = None,
     ) -> Tensor:
-        """x (B, T, C) -> (B, T, C). With a cache, keys and values of earlier calls join in."""
-        q, k, v = (_split_heads(t, self.n_heads) for t in self.qkv(x).split(x.size(-1), dim=2))  # 3 x (B, H, T, Dh)
+        """x (B, T, C) -> (B, T, C). With a cache, keys and values of earlier calls join in;
+        ``rope`` (cos, sin), each (T, Dh), rotates queries and keys by their positions."""
+        q, k, v = self.qkv(x).split(self.split, dim=2)
+        q = _split_heads(q, self.n_heads)  # (B, H, T, Dh)
+        k, v = _split_heads(k, self.n_kv_heads), _split_heads(v, self.n_kv_heads)  # (B, Hkv, T, Dh)
+        if rope is not None:
+            q, k = _rotate(q, rope), _rotate(k, rope)
         if cache is not None:
-            k, v = cache.update(k, v)  # (B, H, L+T, Dh): everything decoded so far
+            k, v = cache.update(k, v)  # (B, Hkv, L+T, Dh): everything decoded so far
+        if self.n_kv_heads != self.n_heads:  # grouped-query: each key/value head serves a group
+            k = k.repeat_interleave(self.n_heads // self.n_kv_heads, dim=1)  # (B, H, L+T, Dh)
+            v = v.repeat_interleave(self.n_heads // self.n_kv_heads, dim=1)
         dropout_p = self.attention_dropout if self.training else 0.0
         y = _attention(q, k, v, mask, dropout_p, is_causal)  # (B, H, T, Dh)
         return self.dropout(self.proj(_merge_heads(y)))
@@ -231,9 +329,9 @@ class CrossAttention(nn.Module):
         C = config.d_model
         self.n_heads = config.n_heads
         self.attention_dropout = config.attention_dropout
-        self.q = nn.Linear(C, C)
-        self.kv = nn.Linear(C, 2 * C)  # separate from q: k/v come from the encoder, once per source
-        self.proj = nn.Linear(C, C)
+        self.q = nn.Linear(C, C, bias=config.bias)
+        self.kv = nn.Linear(C, 2 * C, bias=config.bias)  # separate from q: k/v come from the encoder, once per source
+        self.proj = nn.Linear(C, C, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def memory_kv(self, memory: Tensor) -> tuple[Tensor, Tensor]:
@@ -252,26 +350,41 @@ class CrossAttention(nn.Module):
 class FeedForward(nn.Module):
     def __init__(self, config: TransformerConfig) -> None:
         super().__init__()
-        self.fc = nn.Linear(config.d_model, config.d_ff)
-        self.act = nn.GELU()
-        self.proj = nn.Linear(config.d_ff, config.d_model)
+        self.gated = config.gated_ff
+        # Gated: one matmul gives the gate and the up projection side by side, (B, T, 2 * d_ff).
+        self.fc = nn.Linear(config.d_model, (2 if self.gated else 1) * config.d_ff, bias=config.bias)
+        self.act = ACTIVATIONS[config.activation]()
+        self.proj = nn.Linear(config.d_ff, config.d_model, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(self.proj(self.act(self.fc(x))))  # (B, T, C)
+        h = self.fc(x)  # (B, T, d_ff), or (B, T, 2 * d_ff) when gated
+        if self.gated:
+            gate, up = h.chunk(2, dim=-1)
+            h = self.act(gate) * up
+        else:
+            h = self.act(h)
+        return self.dropout(self.proj(h))  # (B, T, C)
 
 
 class Block(nn.Module):
-    """One pre-norm layer: self-attention, optional cross-attention, feed-forward."""
+    """One layer: self-attention, optional cross-attention, feed-forward, each a residual
+    sublayer with its norm before it (pre-norm) or after the sum (post-norm)."""
 
     def __init__(self, config: TransformerConfig, cross_attention: bool) -> None:
         super().__init__()
-        self.ln_self = nn.LayerNorm(config.d_model)
+        self.pre_norm = config.norm_position == "pre"
+        self.ln_self = _norm(config)
         self.self_attn = SelfAttention(config)
-        self.ln_cross = nn.LayerNorm(config.d_model) if cross_attention else None
+        self.ln_cross = _norm(config) if cross_attention else None
         self.cross_attn = CrossAttention(config) if cross_attention else None
-        self.ln_ff = nn.LayerNorm(config.d_model)
+        self.ln_ff = _norm(config)
         self.ff = FeedForward(config)
+
+    def _residual(self, x: Tensor, norm: nn.Module, sublayer: Callable[[Tensor], Tensor]) -> Tensor:
+        if self.pre_norm:
+            return x + sublayer(norm(x))
+        return norm(x + sublayer(x))
 
     def forward(
         self,
@@ -280,27 +393,51 @@ class Block(nn.Module):
         self_mask: Tensor | None = None,
         is_causal: bool = False,
         cache: LayerCache | None = None,
+        rope: tuple[Tensor, Tensor] | None = None,
         memory_kv: tuple[Tensor, Tensor] | None = None,
         memory_mask: Tensor | None = None,
     ) -> Tensor:
         """x (B, T, C) -> (B, T, C)."""
-        x = x + self.self_attn(self.ln_self(x), self_mask, is_causal, cache)
+        x = self._residual(x, self.ln_self, lambda h: self.self_attn(h, self_mask, is_causal, cache, rope))
         if self.cross_attn is not None and self.ln_cross is not None:
             if memory_kv is None:
                 raise ValueError("this block has cross-attention and needs the encoder's keys/values")
-            x = x + self.cross_attn(self.ln_cross(x), memory_kv, memory_mask)
-        return x + self.ff(self.ln_ff(x))
+            cross_attn = self.cross_attn
+            x = self._residual(x, self.ln_cross, lambda h: cross_attn(h, memory_kv, memory_mask))
+        return self._residual(x, self.ln_ff, self.ff)
 
 
 class Stack(nn.Module):
-    """An encoder or a decoder: its own position table, the blocks, a final LayerNorm."""
+    """An encoder or a decoder: its position scheme, optional token types and embedding norm,
+    the blocks, a final norm."""
 
-    def __init__(self, config: TransformerConfig, n_layers: int, cross_attention: bool) -> None:
+    def __init__(self, config: TransformerConfig, n_layers: int, cross_attention: bool, token_types: bool) -> None:
         super().__init__()
-        self.pos = nn.Embedding(config.max_positions, config.d_model)
+        C = config.d_model
+        self.pos = (
+            nn.Embedding(config.position_offset + config.max_positions, C) if config.positions == "learned" else None
+        )
+        # Fixed tables are buffers, not weights: (max_positions, C) and 2 x (max_positions, Dh).
+        sinusoids = _sinusoids(config.max_positions, C) if config.positions == "sinusoidal" else None
+        cos, sin = (
+            _rotary_tables(config.max_positions, config.head_size, config.rope_theta)
+            if config.positions == "rotary"
+            else (None, None)
+        )
+        self.register_buffer("sinusoids", sinusoids, persistent=False)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+        self.types = nn.Embedding(config.type_vocab_size, C) if token_types and config.type_vocab_size else None
+        self.ln_embed = _norm(config) if config.embed_norm else nn.Identity()
         self.blocks = nn.ModuleList(Block(config, cross_attention) for _ in range(n_layers))
         # Pre-norm leaves the residual stream un-normalized; normalize once at the end.
-        self.ln_f = nn.LayerNorm(config.d_model)
+        self.ln_f = _norm(config) if config.final_norm else nn.Identity()
+
+    def rope(self, start: int, T: int) -> tuple[Tensor, Tensor] | None:
+        """(cos, sin) of positions [start, start + T), each (T, Dh); None without rotary positions."""
+        if self.rope_cos is None or self.rope_sin is None:
+            return None
+        return self.rope_cos[start : start + T], self.rope_sin[start : start + T]
 
 
 class Transformer(nn.Module):
@@ -312,16 +449,20 @@ class Transformer(nn.Module):
         has_encoder = config.shape in ("encoder-decoder", "encoder-only")
         has_decoder = config.shape in ("encoder-decoder", "decoder-only")
         self.encoder: Stack | None = (
-            Stack(config, config.encoder_layers, cross_attention=False) if has_encoder else None
+            Stack(config, config.encoder_layers, cross_attention=False, token_types=True) if has_encoder else None
         )
         self.decoder: Stack | None = (
-            Stack(config, config.decoder_layers, cross_attention=config.shape == "encoder-decoder")
+            Stack(config, config.decoder_layers, cross_attention=config.shape == "encoder-decoder", token_types=False)
             if has_decoder
             else None
         )
+        # The output layer: the token embedding itself (tied) or a Linear of its own.
+        self.lm_head = None if config.tie_embeddings else nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.register_buffer("lm_bias", torch.zeros(config.vocab_size) if config.lm_bias else None)  # (V,)
         self.apply(self._init_weights)
-        with torch.no_grad():
-            self.embed.weight[config.pad_id].zero_()  # pad embeds to nothing, scores 0 when tied
+        if config.pad_id is not None:
+            with torch.no_grad():
+                self.embed.weight[config.pad_id].zero_()  # pad embeds to nothing, scores 0 when tied
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -331,25 +472,44 @@ class Transformer(nn.Module):
             nn.init.zeros_(module.bias)
 
     # ----------------------------------------------------------------------------------------
-    def _embed(self, ids: Tensor, pos_table: nn.Embedding, start: int) -> Tensor:
-        T = ids.size(1)
-        if start + T > self.config.max_positions:
-            raise ValueError(
-                f"sequence reaches position {start + T} > max_positions {self.config.max_positions}"
-            )
-        pos = torch.arange(start, start + T, device=ids.device)  # (T,)
-        return self.drop(self.embed(ids) + pos_table(pos))  # (B, T, C) + (T, C)
+    def real_tokens(self, ids: Tensor) -> Tensor | None:
+        """(B, S) -> (B, S) bool, True = real token: the default mask, ``ids != pad_id``.
+        None (nothing masked) when the vocabulary has no padding token."""
+        return None if self.config.pad_id is None else ids != self.config.pad_id
 
-    def encode(self, src_ids: Tensor) -> Tensor:
-        """(B, S) token ids -> (B, S, C) encoder states; padding (pad_id) is masked out as keys.
+    def _embed(self, ids: Tensor, stack: Stack, start: int, token_types: Tensor | None = None) -> Tensor:
+        """(B, T) ids at positions [start, start + T) -> (B, T, C) inputs of ``stack``'s blocks."""
+        config, T = self.config, ids.size(1)
+        if start + T > config.max_positions:
+            raise ValueError(f"sequence reaches position {start + T} > max_positions {config.max_positions}")
+        x = self.embed(ids)  # (B, T, C)
+        if config.scale_embeddings:
+            x = x * math.sqrt(config.d_model)
+        if stack.types is not None:
+            x = x + stack.types(token_types if token_types is not None else torch.zeros_like(ids))
+        if stack.pos is not None:
+            first = start + config.position_offset
+            x = x + stack.pos(torch.arange(first, first + T, device=ids.device))  # + (T, C)
+        elif stack.sinusoids is not None:
+            x = x + stack.sinusoids[start : start + T]
+        return self.drop(stack.ln_embed(x))
 
-        States at padding positions mean nothing: mask them."""
+    def encode(self, src_ids: Tensor, mask: Tensor | None = None, token_types: Tensor | None = None) -> Tensor:
+        """(B, S) token ids -> (B, S, C) encoder states.
+
+        ``mask`` (B, S) bool, True = real token, says which tokens are keys; by default
+        ``src_ids != pad_id`` (every token when there is no pad_id). ``token_types`` (B, S):
+        segment ids where the model has token types (zeros by default). States at masked
+        positions mean nothing: mask them."""
         if self.encoder is None:
             raise RuntimeError(f"encode() needs an encoder; this model is {self.config.shape}")
-        mask = _key_padding_mask(src_ids != self.config.pad_id)  # (B, 1, 1, S) or None
-        x = self._embed(src_ids, self.encoder.pos, 0)  # (B, S, C)
+        if mask is None:
+            mask = self.real_tokens(src_ids)
+        attn_mask = _key_padding_mask(mask)  # (B, 1, 1, S) or None
+        x = self._embed(src_ids, self.encoder, 0, token_types)  # (B, S, C)
+        rope = self.encoder.rope(0, src_ids.size(1))
         for block in self.encoder.blocks:
-            x = block(x, self_mask=mask)
+            x = block(x, self_mask=attn_mask, rope=rope)
         return self.encoder.ln_f(x)
 
     def decode(
@@ -358,11 +518,15 @@ class Transformer(nn.Module):
         memory: Tensor | None = None,
         memory_mask: Tensor | None = None,
         cache: DecoderCache | None = None,
+        mask: Tensor | None = None,
     ) -> Tensor:
         """(B, T) token ids -> (B, T, C) decoder states (causal).
 
         Without a cache, ``tgt_ids`` is the whole target and ``memory`` (B, S, C) plus
         ``memory_mask`` (B, S, True = real) feed cross-attention (encoder-decoder only).
+        ``mask`` (B, T, True = real), optional, also hides padded target tokens as keys; by
+        default none is hidden, as causal attention never lets a real token see the padding
+        after it. Positions count from the first column either way.
         With a cache, ``tgt_ids`` holds only the new tokens, which continue at ``cache.length``;
         cross-attention reads the keys and values stored in the cache, so ``memory`` is not needed.
         """
@@ -374,6 +538,8 @@ class Transformer(nn.Module):
                 raise ValueError("encoder-decoder decode() needs memory (the encoder output)")
             if not cross and memory is not None:
                 raise ValueError("decoder-only model has no cross-attention; pass memory=None")
+        elif mask is not None:
+            raise ValueError("decode() with a cache takes no mask: decode rows without padding")
         start, T = (cache.length if cache is not None else 0), tgt_ids.size(1)
 
         # Causal self-attention: queries are positions [start, start+T), keys [0, start+T).
@@ -384,12 +550,21 @@ class Transformer(nn.Module):
             # when queries are offset, so spell the mask out. (One new token sees every key.)
             q_pos = torch.arange(start, start + T, device=tgt_ids.device)
             self_mask = q_pos[:, None] >= torch.arange(start + T, device=tgt_ids.device)[None, :]  # (T, L+T)
+        padding = _key_padding_mask(mask)  # (B, 1, 1, T) or None
+        if padding is not None:
+            causal = torch.ones(T, T, dtype=torch.bool, device=tgt_ids.device).tril()
+            self_mask = causal & padding  # (B, 1, T, T)
+            # A padding query before every real token sees no key: let it see all (its output
+            # is ignored) rather than produce NaN.
+            self_mask = self_mask | ~self_mask.any(dim=-1, keepdim=True)
+            is_causal = False
 
         if cache is not None:
             cross_mask = cache.cross_mask
         else:
             cross_mask = _key_padding_mask(memory_mask) if cross else None
-        x = self._embed(tgt_ids, self.decoder.pos, start)  # (B, T, C)
+        x = self._embed(tgt_ids, self.decoder, start)  # (B, T, C)
+        rope = self.decoder.rope(start, T)
         for i, block in enumerate(self.decoder.blocks):
             layer_cache = cache.layers[i] if cache is not None else None
             memory_kv = None
@@ -398,14 +573,15 @@ class Transformer(nn.Module):
             elif memory is not None and block.cross_attn is not None:
                 memory_kv = block.cross_attn.memory_kv(memory)
             x = block(
-                x, self_mask=self_mask, is_causal=is_causal, cache=layer_cache,
+                x, self_mask=self_mask, is_causal=is_causal, cache=layer_cache, rope=rope,
                 memory_kv=memory_kv, memory_mask=cross_mask,
             )
         return self.decoder.ln_f(x)
 
     def lm_logits(self, hidden: Tensor) -> Tensor:
-        """(..., C) states -> (..., V) logits, scored against the tied token embedding."""
-        return F.linear(hidden, self.embed.weight)
+        """(..., C) states -> (..., V) logits, scored against the token embedding when tied."""
+        weight = self.embed.weight if self.lm_head is None else self.lm_head.weight
+        return F.linear(hidden, weight, self.lm_bias)
 
     def new_cache(
         self,
@@ -435,8 +611,7 @@ class Transformer(nn.Module):
         if memory is not None and memory.size(0) * beams != batch_size:
             raise ValueError(f"memory has {memory.size(0)} rows, expected {batch_size // beams}")
 
-        H = self.config.n_heads
-        buffer_shape = (batch_size, H, max_len, self.config.d_model // H)  # (B, H, max_len, Dh)
+        buffer_shape = (batch_size, self.config.kv_heads, max_len, self.config.head_size)  # (B, Hkv, max_len, Dh)
         weight = self.embed.weight
         layers = []
         for block in self.decoder.blocks:
@@ -465,7 +640,7 @@ class Transformer(nn.Module):
         if src_ids is None:
             raise ValueError("encoder-decoder forward() needs src_ids")
         memory = self.encode(src_ids)
-        return self.lm_logits(self.decode(tgt_ids, memory, src_ids != self.config.pad_id))
+        return self.lm_logits(self.decode(tgt_ids, memory, self.real_tokens(src_ids)))
 
     def num_parameters(self) -> int:
         """Trainable size; the tied embedding counts once (``parameters()`` deduplicates)."""
