@@ -35,6 +35,9 @@ _LAZY = {
     "CausalLMHead": "tasklight.heads",
     "Decoding": "tasklight.heads",
     "PredictContext": "tasklight.heads",
+    "real_tokens": "tasklight.heads",
+    "encode_input": "tasklight.heads",
+    "ModelInput": "tasklight.data.tokenizer",
     "Tokenizer": "tasklight.data.tokenizer",
     "TransformerConfig": "tasklight.model",
     "Transformer": "tasklight.model",
@@ -54,9 +57,11 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tasklight.api import Model, load, run
-    from tasklight.data.tokenizer import Tokenizer
+    from tasklight.data.tokenizer import ModelInput, Tokenizer
     from tasklight.formats import read_jsonl, read_lines, read_text
-    from tasklight.heads import CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead
+    from tasklight.heads import (
+        CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead, encode_input, real_tokens,
+    )
     from tasklight.model import Transformer, TransformerConfig, generate
 
 

@@ -39,13 +39,33 @@ class Decoding:
 
 @dataclass
 class PredictContext:
-    """What a head needs at prediction time besides the batch."""
+    """What a head needs at prediction time besides the batch. Token ids are the
+    tokenizer's (``Tokenizer.bos_id`` ...); any may be None where it has no such token."""
 
-    bos_id: int
-    eos_id: int
-    pad_id: int
+    bos_id: int | None
+    eos_id: int | None
+    pad_id: int | None
     decoding: Decoding
     generator: torch.Generator | None = None
+
+
+def real_tokens(batch: dict[str, Any], key: str, model: Transformer) -> Tensor:
+    """(B, T) bool, True = a real token of ``batch[key]``: the collator's ``key_mask``, or
+    (a batch made by hand) ``ids != pad_id``. Heads mask with it rather than with ``pad_id``,
+    which a pretrained vocabulary may not have (GPT-2, Llama)."""
+    mask = batch.get(f"{key}_mask")
+    if mask is not None:
+        return mask
+    ids = batch[key]
+    if model.config.pad_id is None:
+        return torch.ones_like(ids, dtype=torch.bool)
+    return ids != model.config.pad_id
+
+
+def encode_input(model: Transformer, batch: dict[str, Any], key: str = "input") -> Tensor:
+    """(B, T, C) encoder states of ``batch[key]`` with its mask and, where the row has them,
+    its token types (``key_types``: the segments of ``[CLS] a [SEP] b [SEP]``)."""
+    return model.encode(batch[key], real_tokens(batch, key, model), batch.get(f"{key}_types"))
 
 
 class Head(nn.Module):
@@ -80,10 +100,11 @@ class Seq2SeqHead(Head):
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
         src, tgt = batch["src"], batch["tgt"]
-        memory = model.encode(src)  # (B, S, C)
-        hidden = model.decode(tgt[:, :-1], memory, src != model.config.pad_id)  # (B, T-1, C)
+        src_real = real_tokens(batch, "src", model)  # (B, S)
+        memory = model.encode(src, src_real)  # (B, S, C)
+        hidden = model.decode(tgt[:, :-1], memory, src_real)  # (B, T-1, C)
         targets = tgt[:, 1:]
-        real = targets != model.config.pad_id  # (B, T-1)
+        real = real_tokens(batch, "tgt", model)[:, 1:]  # (B, T-1)
         # Project only real positions onto the vocabulary: padding costs no matmul.
         return lm_loss(model, hidden[real], targets[real], self.label_smoothing), real.sum()  # (N, C) states
 
@@ -91,6 +112,8 @@ class Seq2SeqHead(Head):
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[list[int]]:
         src = batch["src"]
         d = ctx.decoding
+        if ctx.bos_id is None or ctx.eos_id is None:
+            raise ValueError("sequence-to-sequence decoding needs the tokenizer's start and end tokens")
         prefix = torch.full((src.size(0), 1), ctx.bos_id, dtype=torch.long, device=src.device)
         return generate(
             model,
@@ -108,29 +131,46 @@ class Seq2SeqHead(Head):
         )
 
 
+POOLINGS = ("mean", "first")
+
+
 class ClassificationHead(Head):
-    """A label per input over the mean-pooled encoding. Batch: ``input`` (B,T), ``label`` (B,).
+    """A label per input over the pooled encoding: the mean of the real tokens' states
+    (``pooling="mean"``) or the first token's (``"first"``: BERT's [CLS], RoBERTa's <s>).
+    Batch: ``input`` (B,T) (with ``input_types`` where the input is a pair), ``label`` (B,).
     Predicts each row's class probabilities (a list of floats)."""
 
-    def __init__(self, d_model: int, n_labels: int, dropout: float = 0.1, label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self, d_model: int, n_labels: int, dropout: float = 0.1, label_smoothing: float = 0.0, pooling: str = "mean"
+    ) -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
+        self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(d_model, n_labels)
         self.label_smoothing = label_smoothing
 
-    def logits(self, model: Transformer, ids: Tensor) -> Tensor:
-        hidden = model.encode(ids)  # (B, T, C)
-        real = (ids != model.config.pad_id).unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
-        pooled = (hidden * real).sum(1) / real.sum(1).clamp(min=1.0)  # (B, C)
+    def logits(self, model: Transformer, batch: dict[str, Any] | Tensor) -> Tensor:
+        """(B, L) logits of ``batch["input"]`` (a bare (B, T) id tensor is read as that)."""
+        if isinstance(batch, Tensor):
+            batch = {"input": batch}
+        hidden = encode_input(model, batch)  # (B, T, C)
+        if self.pooling == "first":
+            pooled = hidden[:, 0]  # (B, C)
+        else:
+            real = real_tokens(batch, "input", model).unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+            pooled = (hidden * real).sum(1) / real.sum(1).clamp(min=1.0)  # (B, C)
         return self.classifier(self.dropout(pooled))  # (B, L)
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
-        logits = self.logits(model, batch["input"])
-        return F.cross_entropy(logits.float(), batch["label"], label_smoothing=self.label_smoothing), (batch["input"] != model.config.pad_id).sum()
+        logits = self.logits(model, batch)
+        loss = F.cross_entropy(logits.float(), batch["label"], label_smoothing=self.label_smoothing)
+        return loss, real_tokens(batch, "input", model).sum()
 
     @torch.no_grad()
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[list[float]]:
-        return self.logits(model, batch["input"]).float().softmax(-1).tolist()
+        return self.logits(model, batch).float().softmax(-1).tolist()
 
 
 class SpanHead(Head):
@@ -143,20 +183,23 @@ class SpanHead(Head):
         super().__init__()
         self.span = nn.Linear(d_model, 2)
 
-    def logits(self, model: Transformer, ids: Tensor) -> tuple[Tensor, Tensor]:
-        scores = self.span(model.encode(ids)).float()  # (B, T, 2)
-        scores = scores.masked_fill((ids == model.config.pad_id).unsqueeze(-1), float("-inf"))
+    def logits(self, model: Transformer, batch: dict[str, Any] | Tensor) -> tuple[Tensor, Tensor]:
+        """(B, T) start and end logits of ``batch["input"]`` (a bare id tensor is read as that)."""
+        if isinstance(batch, Tensor):
+            batch = {"input": batch}
+        scores = self.span(encode_input(model, batch)).float()  # (B, T, 2)
+        scores = scores.masked_fill(~real_tokens(batch, "input", model).unsqueeze(-1), float("-inf"))
         return scores[..., 0], scores[..., 1]  # (B, T) each
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
-        start, end = self.logits(model, batch["input"])
+        start, end = self.logits(model, batch)
         loss = (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
-        return loss, (batch["input"] != model.config.pad_id).sum()
+        return loss, real_tokens(batch, "input", model).sum()
 
     @torch.no_grad()
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[dict[str, Any]]:
-        start, end = self.logits(model, batch["input"])
-        lengths = (batch["input"] != model.config.pad_id).sum(1).tolist()
+        start, end = self.logits(model, batch)
+        lengths = real_tokens(batch, "input", model).sum(1).tolist()
         meta = {k: v for k, v in batch.items() if k.startswith("_")}
         return [
             {"start": start[i, :n].tolist(), "end": end[i, :n].tolist(), **{k: v[i] for k, v in meta.items()}}
@@ -180,7 +223,7 @@ class CausalLMHead(Head):
         ids = batch["input"]
         hidden = model.decode(ids[:, :-1])  # (B, T-1, C)
         targets = ids[:, 1:]
-        real = targets != model.config.pad_id
+        real = real_tokens(batch, "input", model)[:, 1:]
         return lm_loss(model, hidden[real], targets[real], self.label_smoothing), real.sum()  # (N, C) states
 
     @torch.no_grad()
@@ -188,7 +231,7 @@ class CausalLMHead(Head):
         if "prompt" in batch:
             d = ctx.decoding
             prompts = batch["prompt"]  # (B, P), right-padded
-            lengths = (prompts != model.config.pad_id).sum(1)
+            lengths = real_tokens(batch, "prompt", model).sum(1)
             out: list[Any] = [None] * prompts.size(0)
             # generate() takes unpadded prompts: one call per prompt length, each on the cache.
             for length in sorted(set(lengths.tolist())):
@@ -206,6 +249,6 @@ class CausalLMHead(Head):
         targets = ids[:, 1:]
         logp = model.lm_logits(hidden).float().log_softmax(-1)  # (B, T-1, V)
         nll = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, T-1)
-        real = targets != model.config.pad_id
+        real = real_tokens(batch, "input", model)[:, 1:]
         nll = (nll * real).sum(1)
         return [{"nll": float(n), "tokens": int(t)} for n, t in zip(nll.tolist(), real.sum(1).tolist())]

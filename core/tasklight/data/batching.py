@@ -128,19 +128,24 @@ class TokenBudgetSampler(Sampler[list[int]]):
 
 
 class Collator:
-    """Pads list fields with ``pad_id`` into (B, T) long tensors; stacks scalars.
+    """Pads list fields into (B, T) long tensors and gives each its mask; stacks scalars.
     Fields whose name starts with ``_`` are metadata and ride along as Python lists.
+
+    A list field ``key`` comes with ``key_mask`` (B, T) bool, True = a real token: heads
+    mask with it, so a vocabulary without a padding token (``pad_id`` None: GPT-2, Llama)
+    needs none invented; its padding positions hold id 0 and are never read.
 
     ``row`` (each row's index in the dataset) always comes along, so evaluation
     can put sorted batches back in order.
     """
 
-    def __init__(self, pad_id: int) -> None:
+    def __init__(self, pad_id: int | None) -> None:
         self.pad_id = pad_id
 
     def __call__(self, items: Sequence[tuple[int, Features]]) -> dict[str, Any]:
         batch: dict[str, Any] = {"row": torch.tensor([i for i, _ in items], dtype=torch.long)}
         rows = [f for _, f in items]
+        fill = 0 if self.pad_id is None else self.pad_id
         for key in rows[0]:
             values = [r[key] for r in rows]
             first = values[0]
@@ -148,10 +153,13 @@ class Collator:
                 batch[key] = values
             elif isinstance(first, list):
                 width = max(len(v) for v in values)
-                out = torch.full((len(values), width), self.pad_id, dtype=torch.long)
+                out = torch.full((len(values), width), fill, dtype=torch.long)
+                mask = torch.zeros((len(values), width), dtype=torch.bool)
                 for i, v in enumerate(values):
                     out[i, : len(v)] = torch.as_tensor(v, dtype=torch.long)
+                    mask[i, : len(v)] = True
                 batch[key] = out
+                batch[f"{key}_mask"] = mask
             elif isinstance(first, bool) or isinstance(first, int):
                 batch[key] = torch.tensor(values, dtype=torch.long)
             elif isinstance(first, float):
