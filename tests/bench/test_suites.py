@@ -147,3 +147,14 @@ def test_the_readme_suite_example_is_a_valid_suite(tmp_path):
         "--set data.src=en --set data.tgt=de --set data.test=test_2016_flickr --max-time 00:00:20:00 --seed 1 "
         "--out results/mine/multi30k-small/seed1"
     )
+
+
+def test_an_entry_may_start_from_a_checkpoint(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text("[[entries]]\nname = 'clinc'\ntask = 'intent'\ninit = 'hf:org/model@v1'\nmax_steps = 5\n")
+    code, out, err = bench("--suite", str(path), "--dry-run", "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    assert f"would run: platform run intent --set model.init=hf:org/model@v1 --max-steps 5 --seed 42 --out {tmp_path / 'r'}" in out
+    path.write_text("[[entries]]\ntask = 'intent'\ninit = 3\nmax_steps = 5\n")
+    code, out, err = bench("--suite", str(path), "--dry-run")
+    assert code == 2 and err.strip() == f"Error: {path} entry 1: init must be a checkpoint directory or \"hf:ORG/NAME\""
