@@ -35,7 +35,7 @@ POSITIVE: tuple[str, ...] = (
     "trainer.val_check_interval", "trainer.checkpoint_every_n_steps", "trainer.log_every_n_steps",
 )
 NON_NEGATIVE: tuple[str, ...] = (
-    "trainer.lr", "trainer.warmup_steps", "trainer.weight_decay", "trainer.label_smoothing",
+    "trainer.lr", "trainer.head_lr", "trainer.warmup_steps", "trainer.weight_decay", "trainer.label_smoothing",
     "trainer.gradient_clip_val", "data.val_fraction", "data.val_metric_examples", "data.limit_train",
     "data.limit_test", "decoding.top_k", "decoding.temperature", "trainer.threads",
 )
@@ -340,6 +340,11 @@ def _validate(config: Config) -> None:
         raise UserError(f"trainer.max_time (--max-time) must be DD:HH:MM:SS, got {config['trainer.max_time']!r}")
     if not 0 <= config["data.val_fraction"] < 1:
         raise UserError(f"data.val_fraction must be in [0, 1), got {config['data.val_fraction']}")
+    freeze = str(config["model.freeze"]).strip()
+    if freeze and freeze != "embeddings" and not freeze.isdigit():
+        raise UserError(f"model.freeze must be \"embeddings\" or a number of layers, got {freeze!r}")
+    if not 0 < config["trainer.layer_decay"] <= 1:
+        raise UserError(f"trainer.layer_decay must be in (0, 1], got {config['trainer.layer_decay']}")
     model = config.model_fields()
     for key in MODEL_POSITIVE:
         if model.get(key, 1) <= 0:

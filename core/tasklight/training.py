@@ -263,7 +263,9 @@ def _build_system(
         check_checkpoint(last, read_checkpoint(last), task.name, model)
     head = task.build_head(TransformerConfig(**model), head_hparams, ctx)
     t = config.section("trainer")
-    optim = {k: t[k] for k in ("lr", "min_lr", "warmup_steps", "schedule", "weight_decay", "betas", "max_steps")}
+    optim = {k: t[k] for k in ("lr", "min_lr", "warmup_steps", "schedule", "weight_decay", "betas", "max_steps", "head_lr",
+                               "layer_decay")}
+    optim["freeze"] = config["model.freeze"]
     optim["budget_seconds"] = _seconds(t["max_time"])
     tokenizer_file = run_dir / "tokenizer.json"
     return TaskSystem(

@@ -164,3 +164,16 @@ def test_a_hub_model_without_network_names_the_model_the_cache_and_hf_hub_offlin
         f"in the Hugging Face cache ({tmp_path / 'hf' / 'hub'}) and HF_HUB_OFFLINE is set; download it where there is "
         "network, or give a local directory")
     assert not (tmp_path / "out").exists()
+
+
+def test_fine_tuning_defaults_apply_under_explicit_settings() -> None:
+    from tasklight.config import resolve_config
+    from tasklight.plugins import get_platform
+
+    task = get_platform().tasks.get("intent")
+    scratch = resolve_config(task, "../data.json")
+    assert scratch["trainer.schedule"] == "inverse_sqrt" and scratch["trainer.lr"] == 0.0007
+    tuned = resolve_config(task, "../data.json", cli={"model.init": "some/checkpoint"})
+    assert (tuned["trainer.lr"], tuned["trainer.warmup_steps"], tuned["trainer.schedule"]) == (1e-4, 100, "auto")
+    mine = resolve_config(task, "../data.json", overrides=["trainer.lr=3e-5"], cli={"model.init": "some/checkpoint"})
+    assert mine["trainer.lr"] == 3e-5 and "trainer.lr" in mine.explicit and "trainer.warmup_steps" not in mine.explicit
