@@ -8,13 +8,14 @@ which ``Task.decode`` turns into what the user wants.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tasklight.errors import UserError
 from tasklight.model import Transformer, generate
 
 
@@ -68,8 +69,30 @@ def encode_input(model: Transformer, batch: dict[str, Any], key: str = "input") 
     return model.encode(batch[key], real_tokens(batch, key, model), batch.get(f"{key}_types"))
 
 
+HF_KINDS = ("sequence-classification", "question-answering", "token-classification", "seq2seq-lm", "causal-lm")
+
+
+@dataclass
+class HFHead:
+    """A head as a Hugging Face task class holds it (``platform export --format hf``).
+
+    ``kind``: one of ``HF_KINDS`` (the Auto class: AutoModelForSequenceClassification ...);
+    ``weights``: the head's tensors under their names in the task class of the family
+    (``classifier.weight``, ``qa_outputs.bias``); ``config``: keys it adds to config.json
+    (``id2label``, ``num_labels``)."""
+
+    kind: str
+    weights: dict[str, Tensor] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
 class Head(nn.Module):
-    """Base of every head: a module with a loss and a predict step."""
+    """Base of every head: a module with a loss and a predict step.
+
+    A head over a pretrained backbone (``platform run --init``) is built like any other, by
+    ``Task.build_head``, and initialised as a new head; ``from_pretrained`` then offers it
+    the checkpoint's own head weights (BERT's pooler, a trained classifier) to reuse.
+    ``to_hf`` says how ``platform export`` writes it into a Hugging Face task class."""
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -77,6 +100,20 @@ class Head(nn.Module):
     @torch.no_grad()
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[Any]:
         raise NotImplementedError
+
+    def from_pretrained(self, weights: dict[str, Tensor], family: str) -> None:
+        """Take what this head reuses from a checkpoint's head weights (HF names, e.g.
+        ``pooler.dense.weight``) of model_type ``family``. Default: nothing (heads inside
+        this one are offered them too)."""
+
+    def to_hf(self, family: str) -> HFHead:
+        """This head in a Hugging Face task class of model_type ``family``; a UserError
+        naming what stands in the way when there is none. Default: that of the one generic
+        head this head wraps, if it wraps one."""
+        inner = [m for m in self.children() if isinstance(m, Head)]
+        if len(inner) == 1:
+            return inner[0].to_hf(family)
+        raise UserError(f"the {type(self).__name__} head has no Hugging Face task class")
 
 
 def token_loss(logits: Tensor, targets: Tensor, label_smoothing: float) -> Tensor:
@@ -108,6 +145,9 @@ class Seq2SeqHead(Head):
         # Project only real positions onto the vocabulary: padding costs no matmul.
         return lm_loss(model, hidden[real], targets[real], self.label_smoothing), real.sum()  # (N, C) states
 
+    def to_hf(self, family: str) -> HFHead:
+        return HFHead("seq2seq-lm")  # the backbone's own output layer
+
     @torch.no_grad()
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[list[int]]:
         src = batch["src"]
@@ -131,12 +171,22 @@ class Seq2SeqHead(Head):
         )
 
 
-POOLINGS = ("mean", "first")
+POOLINGS = ("mean", "first", "pooler")
+# Where each encoder family's sequence-classification class keeps the pooler (a dense layer
+# and tanh over the first token) and the classifier: BERT pools in its base model, RoBERTa in
+# its classification head. Both compute classifier(tanh(dense(h[:, 0]))).
+POOLER_NAMES: dict[str, tuple[str, str]] = {
+    "bert": ("bert.pooler.dense", "classifier"),
+    "roberta": ("classifier.dense", "classifier.out_proj"),
+}
 
 
 class ClassificationHead(Head):
     """A label per input over the pooled encoding: the mean of the real tokens' states
-    (``pooling="mean"``) or the first token's (``"first"``: BERT's [CLS], RoBERTa's <s>).
+    (``pooling="mean"``), the first token's (``"first"``: BERT's [CLS], RoBERTa's <s>), or
+    the first token's through a dense layer and tanh (``"pooler"``: BERT's pooler, taken
+    from the checkpoint where it has one, and what BERT's and RoBERTa's sequence
+    classification classes compute, so such a head exports exactly).
     Batch: ``input`` (B,T) (with ``input_types`` where the input is a pair), ``label`` (B,).
     Predicts each row's class probabilities (a list of floats)."""
 
@@ -147,16 +197,37 @@ class ClassificationHead(Head):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
         self.pooling = pooling
+        self.pooler = nn.Linear(d_model, d_model) if pooling == "pooler" else None
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(d_model, n_labels)
         self.label_smoothing = label_smoothing
+
+    def from_pretrained(self, weights: dict[str, Tensor], family: str) -> None:
+        if self.pooler is not None and "pooler.dense.weight" in weights:  # BERT's trained pooler
+            with torch.no_grad():
+                self.pooler.weight.copy_(weights["pooler.dense.weight"])
+                self.pooler.bias.copy_(weights["pooler.dense.bias"])
+
+    def to_hf(self, family: str) -> HFHead:
+        if self.pooler is None or family not in POOLER_NAMES:
+            why = f"pooling={self.pooling!r}" if self.pooler is None else f"a {family} model"
+            raise UserError(
+                f"a classification head with {why} has no Hugging Face sequence-classification class "
+                f"(export needs pooling \"pooler\" on {' or '.join(POOLER_NAMES)})"
+            )
+        pooler, classifier = POOLER_NAMES[family]
+        weights = {f"{pooler}.weight": self.pooler.weight, f"{pooler}.bias": self.pooler.bias,
+                   f"{classifier}.weight": self.classifier.weight, f"{classifier}.bias": self.classifier.bias}
+        return HFHead("sequence-classification", weights, {"num_labels": self.classifier.out_features})
 
     def logits(self, model: Transformer, batch: dict[str, Any] | Tensor) -> Tensor:
         """(B, L) logits of ``batch["input"]`` (a bare (B, T) id tensor is read as that)."""
         if isinstance(batch, Tensor):
             batch = {"input": batch}
         hidden = encode_input(model, batch)  # (B, T, C)
-        if self.pooling == "first":
+        if self.pooler is not None:
+            pooled = torch.tanh(self.pooler(hidden[:, 0]))  # (B, C)
+        elif self.pooling == "first":
             pooled = hidden[:, 0]  # (B, C)
         else:
             real = real_tokens(batch, "input", model).unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
@@ -182,6 +253,9 @@ class SpanHead(Head):
     def __init__(self, d_model: int) -> None:
         super().__init__()
         self.span = nn.Linear(d_model, 2)
+
+    def to_hf(self, family: str) -> HFHead:
+        return HFHead("question-answering", {"qa_outputs.weight": self.span.weight, "qa_outputs.bias": self.span.bias})
 
     def logits(self, model: Transformer, batch: dict[str, Any] | Tensor) -> tuple[Tensor, Tensor]:
         """(B, T) start and end logits of ``batch["input"]`` (a bare id tensor is read as that)."""
@@ -218,6 +292,9 @@ class CausalLMHead(Head):
     def __init__(self, label_smoothing: float = 0.0) -> None:
         super().__init__()
         self.label_smoothing = label_smoothing
+
+    def to_hf(self, family: str) -> HFHead:
+        return HFHead("causal-lm")  # the backbone's own output layer
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
         ids = batch["input"]

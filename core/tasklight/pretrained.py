@@ -82,6 +82,8 @@ class Pretrained:
             "model_type": self.checkpoint.family,
             "weights_sha256": {path.name: sha256_of(path) for path in self.checkpoint.files},
             "license": license_of(self.directory, self.checkpoint.hf_config),
+            # config.json as read: its token ids and settings go into an export of the run
+            "config": self.checkpoint.hf_config,
         }
 
 

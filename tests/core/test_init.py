@@ -56,6 +56,7 @@ def test_the_run_records_where_its_weights_came_from(bert: Path, started: Path) 
     assert info["init"] == {
         "source": str(bert), "name": "bert", "path": str(bert.resolve()), "revision": None, "model_type": "bert",
         "weights_sha256": {"model.safetensors": weights}, "license": "apache-2.0",
+        "config": json.loads((bert / "config.json").read_text()),
     }
     record = json.loads((started / "metrics.json").read_text())
     assert record["model"]["init"]["name"] == "bert" and record["model"]["init"]["source"] == str(bert)
