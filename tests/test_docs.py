@@ -1,11 +1,13 @@
-"""docs/plugins.md documents every hook, and every hook has a test of its own.
+"""docs/plugins.md documents every hook and every public name, and every hook has a test of its own.
 
 A hook is documented when docs/plugins.md holds its call form as ``inspect.signature``
 gives it (``register_tasks(register)``), its typed signature
 (``def register_tasks(register: Callable[[Task], None]) -> None``), and a section that
 says when it is called, what it returns, and an example implementing it. A hook is
 tested when a test named ``test_hook_<hook>`` exists somewhere under tests/
-(datasette's ``test_plugin_hooks_have_tests``).
+(datasette's ``test_plugin_hooks_have_tests``). A public name is documented when the
+"Public API" section's tables list it: exactly ``tasklight.__all__`` and
+``tasklight.testing.__all__``, no name missing and none stale.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import tasklight
+import tasklight.testing
 from tasklight import hookspecs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -78,3 +82,26 @@ def test_docs_link_to_the_example_package_and_name_the_commands():
                    "TASKLIGHT_LOAD_PLUGINS", "check_task", "twine upload", "](../examples/tasklight-sentiment)"):
         assert needed in text, needed
     assert (REPO / "examples" / "tasklight-sentiment" / "pyproject.toml").is_file()
+
+
+def _public_api_tables() -> list[set[str]]:
+    """The names in the first column of each table of the "Public API" section."""
+    text = DOCS.read_text()
+    match = re.search(r"^## \d+\. Public API\n(.*?)(?=^## )", text, re.S | re.M)
+    assert match, "docs/plugins.md has no '## N. Public API' section"
+    tables: list[set[str]] = []
+    for block in re.split(r"\n\n(?=\| name)", match.group(1))[1:]:
+        rows = [line for line in block.splitlines() if line.startswith("| `")]
+        tables.append({name for row in rows for name in re.findall(r"`([^`]+)`", row.split(" | ")[0])})
+    return tables
+
+
+def test_every_public_name_is_documented():
+    package, testing = _public_api_tables()
+    assert package == set(tasklight.__all__), f"undocumented: {set(tasklight.__all__) - package}; stale: {package - set(tasklight.__all__)}"
+    assert testing == set(tasklight.testing.__all__), f"undocumented: {set(tasklight.testing.__all__) - testing}; stale: {testing - set(tasklight.testing.__all__)}"
+
+
+def test_every_public_name_resolves():
+    for name in tasklight.__all__:
+        assert getattr(tasklight, name) is not None, name

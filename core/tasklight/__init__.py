@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from tasklight.errors import UserError
 from tasklight.hookspecs import hookimpl
 from tasklight.task import (
+    IGNORE_INDEX,
     SHAPES,
     SPLITS,
     Adapter,
@@ -33,9 +34,12 @@ _LAZY = {
     "ClassificationHead": "tasklight.heads",
     "SpanHead": "tasklight.heads",
     "CausalLMHead": "tasklight.heads",
+    "TokenClassificationHead": "tasklight.heads",
+    "check_loss": "tasklight.heads",
     "Decoding": "tasklight.heads",
     "PredictContext": "tasklight.heads",
     "real_tokens": "tasklight.heads",
+    "HFHead": "tasklight.heads",
     "encode_input": "tasklight.heads",
     "ModelInput": "tasklight.data.tokenizer",
     "Tokenizer": "tasklight.data.tokenizer",
@@ -45,22 +49,27 @@ _LAZY = {
     "read_lines": "tasklight.formats",
     "read_text": "tasklight.formats",
     "read_jsonl": "tasklight.formats",
+    "load_json": "tasklight.formats",
+    "read_parallel": "tasklight.formats",
+    "aligned_splits": "tasklight.formats",
+    "read_squad": "tasklight.formats",
     "load": "tasklight.api",
     "run": "tasklight.api",
     "Model": "tasklight.api",
 }
 
 __all__ = [
-    "SHAPES", "SPLITS", "Adapter", "Features", "Metric", "MetricValue", "Record", "Shape", "Task",
+    "IGNORE_INDEX", "SHAPES", "SPLITS", "Adapter", "Features", "Metric", "MetricValue", "Record", "Shape", "Task",
     "TaskContext", "UserError", "hookimpl", "__version__", *_LAZY,
 ]
 
 if TYPE_CHECKING:
     from tasklight.api import Model, load, run
     from tasklight.data.tokenizer import ModelInput, Tokenizer
-    from tasklight.formats import read_jsonl, read_lines, read_text
+    from tasklight.formats import aligned_splits, load_json, read_jsonl, read_lines, read_parallel, read_squad, read_text
     from tasklight.heads import (
-        CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead, encode_input, real_tokens,
+        CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead, TokenClassificationHead,
+        HFHead, check_loss, encode_input, real_tokens,
     )
     from tasklight.model import Transformer, TransformerConfig, generate
 

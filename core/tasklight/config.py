@@ -161,8 +161,8 @@ def resolve_config(
 
     def resolve(demo: bool, pretrained: bool = False) -> Config:
         return load_config(
-            task.name, task.settings, demo=demo, pretrained=pretrained, overrides=overrides, settings=settings, cli=cli,
-            files=files,
+            task.name, task.settings, demo=demo, pretrained=pretrained, defaults=task_defaults(task, demo),
+            overrides=overrides, settings=settings, cli=cli, files=files,
         )
 
     config = resolve(is_demo(data))
@@ -173,10 +173,12 @@ def resolve_config(
     return config
 
 
-def task_defaults(task_name: str, demo: bool) -> list[tuple[Mapping[str, Any], str]]:
-    """The defaults a task brings to its runs, as (values, where) layers: the shipped
-    platform.toml's ``[tasks.NAME]``, and ``[tasks.NAME.demo]`` when the data is the demo."""
-    return _task_tables(read_toml(default_file()), default_file(), task_name, demo)
+def task_defaults(task: Task, demo: bool) -> list[tuple[Mapping[str, Any], str]]:
+    """The defaults a task declares in its own package beyond ``Task.settings`` (which are
+    the defaults of its keys), as (values, where) layers: ``Task.demo_settings`` when the
+    data is the task's generated demo, so a budget sized for the demo never caps a run on
+    real data. The core's platform.toml holds core defaults only."""
+    return [(task.demo_settings, f"task {task.name!r} demo_settings")] if demo else []
 
 
 def _task_tables(layer: Mapping[str, Any], path: Path, task_name: str, demo: bool) -> list[tuple[Mapping[str, Any], str]]:
@@ -193,6 +195,7 @@ def load_config(
     *,
     demo: bool,
     pretrained: bool = False,
+    defaults: Iterable[tuple[Mapping[str, Any], str]] = (),
     overrides: Iterable[str] = (),
     settings: Mapping[str, Any] | None = None,
     cli: Mapping[str, Any] | None = None,
@@ -201,11 +204,11 @@ def load_config(
     """Resolve the config of a run of ``task_name`` (``resolve_config`` picks ``demo`` and
     ``pretrained``).
 
-    Order, later wins: shipped platform.toml, the task's defaults (``task_defaults``),
-    the shipped ``[pretrained]`` table when the backbone starts from a checkpoint,
-    ./platform.toml (if any) and extra ``files``, each with its own ``[tasks.NAME]``
-    tables, ``--set`` overrides (texts, then typed ``settings``), then the launcher's
-    own flags (``cli``).
+    Order, later wins: shipped platform.toml, ``task_settings`` (``Task.settings``), the
+    task's ``defaults`` layers (``task_defaults``), the shipped ``[pretrained]`` table when
+    the backbone starts from a checkpoint, ./platform.toml (if any) and extra ``files``,
+    each with its own ``[tasks.NAME]`` tables, ``--set`` overrides (texts, then typed
+    ``settings``), then the launcher's own flags (``cli``).
     """
     raw = read_toml(default_file())
     sources: list[Path] = []
@@ -226,15 +229,17 @@ def load_config(
             schema.setdefault(f"model.{key}", value)
     schema.update(task_settings)
 
-    sizes = {f"model.{key}" for fields in presets.values() for key in fields}  # resolved by model_fields()
-    values = {k: v for k, v in schema.items() if k not in sizes}
+    # The preset's fields (model.d_model ...) resolve through model_fields(): only those set on
+    # purpose (a task's own default such as "model.dropout": 0.0, a --set) are values of their own.
+    sizes = {f"model.{key}" for fields in presets.values() for key in fields}
+    values = {k: v for k, v in schema.items() if k not in sizes or k in task_settings}
     explicit: set[str] = set()
 
     def apply(items: Mapping[str, Any], origin: str) -> None:
         for key, value in items.items():
             values[key] = _coerce(key, value, schema, origin)
 
-    for items, origin in task_defaults(task_name, demo):
+    for items, origin in defaults:
         apply(items, origin)
     if pretrained:
         apply(raw.get("pretrained", {}), f"{default_file()} [pretrained]")

@@ -14,7 +14,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-from tasklight.data.batching import Collator, RowDataset, TokenBudgetSampler
+from tasklight.data.batching import Collator, RowDataset, TokenBudgetSampler, truncate
 from tasklight.data.tokenizer import Tokenizer
 from tasklight.heads import Decoding, PredictContext
 from tasklight.task import Features, MetricValue, Task, TaskContext
@@ -36,11 +36,7 @@ def encode_examples(task: Task, examples: Sequence[Any], tokenizer: Tokenizer, c
         rows = task.encode(example, tokenizer, ctx, train=train)
         cut = False
         for row in rows:
-            for key, value in row.items():
-                if isinstance(value, list) and len(value) > limit:
-                    # Keep the end token: truncating "a b c </s>" gives "a b </s>".
-                    row[key] = value[: limit - 1] + value[-1:]
-                    cut = True
+            cut = truncate(row, limit) or cut
             encoded.rows.append(row)
             encoded.owner.append(index)
         encoded.truncated += cut

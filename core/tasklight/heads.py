@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from tasklight.errors import UserError
 from tasklight.model import Transformer, generate
+from tasklight.task import IGNORE_INDEX
 
 
 @dataclass(frozen=True)
@@ -329,3 +330,66 @@ class CausalLMHead(Head):
         real = real_tokens(batch, "input", model)[:, 1:]
         nll = (nll * real).sum(1)
         return [{"nll": float(n), "tokens": int(t)} for n, t in zip(nll.tolist(), real.sum(1).tolist())]
+
+
+def check_loss(head: nn.Module, result: Any) -> tuple[Tensor, Tensor | int]:
+    """``result`` of ``head.loss(model, batch)`` checked against the head protocol:
+    ``(loss, n_tokens)``, a scalar floating-point tensor and the number of tokens it covers
+    (an int or a one-element tensor). Anything else is one ``UserError`` naming the head, not
+    a ``TypeError`` from deep inside the training step."""
+    name = f"{type(head).__module__}.{type(head).__qualname__}"
+    expected = "it must return (loss, n_tokens): a scalar loss tensor and the number of tokens it covers"
+    if not (isinstance(result, (tuple, list)) and len(result) == 2):
+        got = f"a {type(result).__name__}" + (f" of {len(result)} items" if isinstance(result, (tuple, list)) else "")
+        raise UserError(f"head {name}.loss returned {got}; {expected}")
+    loss, tokens = result
+    if not (isinstance(loss, Tensor) and loss.numel() == 1 and loss.is_floating_point()):
+        shape = f"a tensor of shape {tuple(loss.shape)}" if isinstance(loss, Tensor) else f"a {type(loss).__name__}"
+        raise UserError(f"head {name}.loss returned {shape} as its loss; {expected}")
+    if not (isinstance(tokens, int) and not isinstance(tokens, bool) or isinstance(tokens, Tensor) and tokens.numel() == 1):
+        raise UserError(f"head {name}.loss returned a {type(tokens).__name__} as n_tokens; {expected}")
+    return loss, tokens
+
+
+class TokenClassificationHead(Head):
+    """A label per token over the encoding (sequence labelling: named entities, slots, parts
+    of speech). Batch: ``input`` (B,T) token ids and ``labels`` (B,T) label indices, one per
+    position, ``tasklight.IGNORE_INDEX`` (-100) where a position has no label (special
+    tokens, a word's later pieces; the collator pads ``labels`` with it). Predicts per row
+    ``{"labels": [...], "probabilities": [...]}``: each real position's most likely label
+    index and its probability, plus the row's metadata fields (keys starting with ``_``)."""
+
+    def __init__(self, d_model: int, n_labels: int, dropout: float = 0.1, label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(d_model, n_labels)
+        self.label_smoothing = label_smoothing
+
+    def logits(self, model: Transformer, batch: dict[str, Any] | Tensor) -> Tensor:
+        """(B, T, L) logits of ``batch["input"]`` (a bare id tensor is read as that)."""
+        if isinstance(batch, Tensor):
+            batch = {"input": batch}
+        return self.classifier(self.dropout(encode_input(model, batch)))  # (B, T, L)
+
+    def to_hf(self, family: str) -> HFHead:
+        weights = {"classifier.weight": self.classifier.weight, "classifier.bias": self.classifier.bias}
+        return HFHead("token-classification", weights, {"num_labels": self.classifier.out_features})
+
+    def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
+        labels = batch["labels"]
+        logits = self.logits(model, batch).float()
+        labelled = labels != IGNORE_INDEX  # (B, T)
+        if not bool(labelled.any()):
+            return logits.sum() * 0.0, labelled.sum()  # nothing to learn from: zero loss, graph intact
+        loss = F.cross_entropy(logits[labelled], labels[labelled], label_smoothing=self.label_smoothing)
+        return loss, labelled.sum()
+
+    @torch.no_grad()
+    def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[dict[str, Any]]:
+        best, labels = self.logits(model, batch).float().softmax(-1).max(-1)  # (B, T) each
+        lengths = real_tokens(batch, "input", model).sum(1).tolist()
+        meta = {k: v for k, v in batch.items() if k.startswith("_")}
+        return [
+            {"labels": labels[i, :n].tolist(), "probabilities": best[i, :n].tolist(), **{k: v[i] for k, v in meta.items()}}
+            for i, n in enumerate(lengths)
+        ]

@@ -41,7 +41,8 @@ def register_adapters(register: Callable[[Adapter], None]) -> None:
     """Called once when plugins load. Register file formats that every task can read.
 
     An adapter maps a file to ``(line_number, record)`` pairs; tasks turn records
-    into examples with ``Task.from_record``.
+    into examples with ``Task.from_record``. A format that only one task reads belongs
+    in that task's ``Task.adapters`` instead.
 
     Example::
 

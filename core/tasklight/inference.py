@@ -71,7 +71,7 @@ def load_run(
     data = str(read_toml(config_path).get("run", {}).get("data", "demo"))
     device_options = {"trainer.accelerator": accelerator or "auto", "trainer.devices": devices or "auto"}
     config = resolve_config(task, data, overrides=overrides, settings=settings, cli=device_options, files=[config_path])
-    ctx = TaskContext(config=config, metric=platform.metrics.get, seed=int(config["run.seed"]))
+    ctx = TaskContext(config=config, metric=platform.metrics.get, seed=int(config["run.seed"]), hparams=hparams.get("head_hparams", {}))
     tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
     model = TransformerConfig(**hparams["model"])
     if tokenizer.vocab_size > model.vocab_size or (not tokenizer.pretrained and tokenizer.vocab_size != model.vocab_size):

@@ -206,6 +206,11 @@ def _check_task(task: Task) -> None:
             raise TypeError(f"task {type(task).__name__} has no {attr}")
     if task.shape not in SHAPES:
         raise TypeError(f"task {task.name!r} has shape {task.shape!r}; expected one of {', '.join(SHAPES)}")
+    for attr in ("settings", "demo_settings"):
+        if not isinstance(getattr(task, attr), dict):
+            raise TypeError(f"task {task.name!r}: {attr} must be a dict of config keys, got {type(getattr(task, attr)).__name__}")
+    if not isinstance(task.adapters, tuple) or not all(isinstance(a, Adapter) for a in task.adapters):
+        raise TypeError(f"task {task.name!r}: adapters must be a tuple of tasklight.Adapter")
 
 
 def _hookimpl_names(plugin: object) -> list[str]:

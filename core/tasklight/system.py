@@ -17,7 +17,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
-from tasklight.heads import Head
+from tasklight.heads import Head, check_loss
 from tasklight.model import Transformer, TransformerConfig
 
 
@@ -44,13 +44,13 @@ class TaskSystem(pl.LightningModule):
         self.tokens_restored = 0  # tokens_seen as restored by --resume: this session counts from there
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        loss, tokens = self.head.loss(self.model, batch)
+        loss, tokens = check_loss(self.head, self.head.loss(self.model, batch))
         self.tokens_seen += int(tokens)
         self.log("train/loss", loss, prog_bar=True, batch_size=int(batch["row"].numel()))
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        loss, tokens = self.head.loss(self.model, batch)
+        loss, tokens = check_loss(self.head, self.head.loss(self.model, batch))
         # Weighted by tokens so the epoch value is the per-token loss of the whole set.
         self.log("val/loss", loss, prog_bar=True, batch_size=max(1, int(tokens)), sync_dist=True)
 

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 Shape = Literal["encoder-decoder", "encoder-only", "decoder-only"]
 SHAPES: tuple[str, ...] = ("encoder-decoder", "encoder-only", "decoder-only")
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
+IGNORE_INDEX = -100
+"""A label that adds no loss: PyTorch's ``cross_entropy`` default ``ignore_index``. Lists of
+per-position labels (row keys ``labels`` or ``*_labels``) are padded with it."""
 
 Features = dict[str, Any]
 """One model input row: lists of token ids (padded by the collator) and scalars."""
@@ -64,11 +67,14 @@ class Adapter:
 
 @dataclass
 class TaskContext:
-    """What task methods may consult: the resolved config and the metric registry."""
+    """What task methods may consult: the resolved config, the metric registry, the seed,
+    and the head's ``hparams`` (what ``head_hparams`` returned for this run's training
+    data, or what a checkpoint saved), set before ``encode`` and ``decode`` are called."""
 
     config: Mapping[str, Any]
     metric: Callable[[str], Metric]
     seed: int = 0
+    hparams: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Task(abc.ABC):
@@ -83,8 +89,17 @@ class Task(abc.ABC):
     version: ClassVar[str] = "1"  # bump when scoring or data handling changes
     shape: ClassVar[Shape]
     metrics: ClassVar[tuple[str, ...]]  # metric registry names, primary first
-    settings: ClassVar[dict[str, Any]] = {}  # extra config keys this task accepts, with defaults
+    # Config keys of the task's own with their defaults, and defaults of core keys for this
+    # task ("data.max_length": 512). Always applied; --set and platform.toml override them.
+    settings: ClassVar[dict[str, Any]] = {}
+    # Defaults applied on top of ``settings`` only when the data is the task's generated demo
+    # (a small model, a step budget that learns it in a minute): never on real data.
+    demo_settings: ClassVar[dict[str, Any]] = {}
     special_tokens: ClassVar[tuple[str, ...]] = ()  # tokens the tokenizer must reserve
+    # File formats of the task's own, read like the generic adapters (files matched by
+    # suffix, records through ``from_record``), tried before them and listed with them in
+    # the "unknown file format" error.
+    adapters: ClassVar[tuple[Adapter, ...]] = ()
 
     # ---- data ---------------------------------------------------------------------
     @abc.abstractmethod

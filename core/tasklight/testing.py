@@ -20,14 +20,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tasklight.config import load_config
+from tasklight.config import _coerce, load_config, resolve_config
 from tasklight.errors import UserError
 from tasklight.plugins import Platform, get_platform, temporary_plugin
 from tasklight.task import SHAPES, SPLITS, Task, TaskContext
 
 
 __all__ = [
-    "ConformanceError", "check_task", "check_identity", "check_demo", "check_malformed_record",
+    "ConformanceError", "check_task", "check_identity", "check_settings", "check_demo", "check_malformed_record",
     "check_train_predict_score",
     "temporary_plugin",  # register a plugin object for the duration of a block (tests, notebooks)
 ]
@@ -47,7 +47,8 @@ def check_task(name: str, tmp_path: Path, *, platform: Platform | None = None, s
     platform = platform or get_platform()
     task = platform.tasks.get(name)
     check_identity(task, platform)
-    config = load_config(task.name, task.settings, demo=True, overrides=["model.preset=tiny", "tokenizer.vocab_size=300"])
+    check_settings(task)
+    config = resolve_config(task, "demo", overrides=["model.preset=tiny", "tokenizer.vocab_size=300"])
     ctx = TaskContext(config=config, metric=platform.metrics.get, seed=seed)
     demo = check_demo(task, ctx)
     check_malformed_record(task, ctx)
@@ -63,6 +64,21 @@ def check_identity(task: Task, platform: Platform) -> None:
     for metric in task.metrics:
         _require(metric in platform.metrics, f"{task.name}: metric {metric!r} is not registered")
         _require(isinstance(platform.metrics.get(metric).higher_is_better, bool), f"metric {metric!r}: higher_is_better must be a bool")
+
+
+def check_settings(task: Task) -> None:
+    """``settings`` and ``demo_settings``: each key a core key or one of the task's own
+    ``settings``, each value of its default's type (a typo would otherwise add a key)."""
+    core = load_config("", {}, demo=False)  # "": no [tasks.NAME] table applies
+    known = {**core.as_dict(), **{f"model.{k}": v for fields in core.presets.values() for k, v in fields.items()}}
+    for table, items in (("settings", task.settings), ("demo_settings", task.demo_settings)):
+        for key, value in items.items():
+            default = task.settings.get(key, known.get(key)) if table == "demo_settings" else known.get(key, value)
+            _require(default is not None, f"{task.name}: {table} key {key!r} is neither a core config key nor in settings")
+            try:
+                _coerce(key, value, {key: default}, f"{task.name}.{table}")
+            except UserError as err:
+                raise ConformanceError(str(err)) from None
 
 
 def check_demo(task: Task, ctx: TaskContext) -> dict[str, list[Any]]:
@@ -104,7 +120,8 @@ def check_train_predict_score(task: Task, ctx: TaskContext, demo: dict[str, list
     from tasklight.data.datamodule import TaskDataModule
     from tasklight.data.tokenizer import Tokenizer
     from tasklight.evaluation import encode_examples, predict_examples, score
-    from tasklight.heads import Decoding
+    from tasklight.data.batching import Collator
+    from tasklight.heads import Decoding, check_loss
     from tasklight.model import TransformerConfig
     from tasklight.system import TaskSystem
     from tasklight.training import model_config
@@ -113,12 +130,18 @@ def check_train_predict_score(task: Task, ctx: TaskContext, demo: dict[str, list
     tokenizer = Tokenizer.train((t for e in train for t in task.texts(e)), 300, 1, task.special_tokens)
     hparams = task.head_hparams(train, ctx)
     json.dumps(hparams)  # must be plain values: they go into checkpoints
+    ctx = TaskContext(ctx.config, ctx.metric, ctx.seed, hparams)
     mconfig = model_config(task, ctx.config, tokenizer)
     head = task.build_head(TransformerConfig(**mconfig), hparams, ctx)
     optim = {"lr": 1e-3, "min_lr": 0.0, "warmup_steps": 1, "schedule": "constant", "weight_decay": 0.0, "betas": [0.9, 0.98], "max_steps": steps}
     system = TaskSystem(task_name=task.name, task_version=task.version, model=mconfig, head=head, head_hparams=hparams, optim=optim)
     rows = encode_examples(task, train, tokenizer, ctx, train=True)
     _require(len(rows.rows) > 0, f"{task.name}: encode() gave no rows")
+    # The head protocol on one batch first: a wrong return is named here, not deep in Lightning.
+    try:
+        check_loss(head, head.loss(system.model, Collator(tokenizer.pad_id)(list(enumerate(rows.rows[:4])))))
+    except UserError as err:
+        raise ConformanceError(f"{task.name}: {err}") from None
     val_rows = encode_examples(task, demo["validation"][:32], tokenizer, ctx, train=True)
     data = TaskDataModule(rows.rows, val_rows.rows, pad_id=tokenizer.pad_id, max_tokens=1024, eval_max_tokens=1024, seed=0)
     trainer = pl.Trainer(

@@ -259,6 +259,7 @@ def _build_system(
     backbone: TransformerConfig | None = None,
 ) -> TaskSystem:
     head_hparams = task.head_hparams(train.examples, ctx)
+    ctx.hparams = head_hparams  # encode/decode may need them (the label list)
     model = model_config(task, config, tokenizer, backbone)
     if resume:
         # Refused before Lightning loads it: unsafe content, another task or another model shape.

@@ -1,6 +1,6 @@
 """Generation: a decoder-only language model, scored in bits per character and perplexity.
 
-An example is a piece of text: a plain-text file (or a contiguous slice of one), a
+An example is a piece of text: a plain-text file (or the part of one a hold-out leaves), a
 JSONL record, a demo story. ``encode`` tokenizes the whole text as
 ``<s> text </s>`` and cuts it into blocks of ``data.block_size + 1`` ids that
 overlap by one id, so every token after ``<s>`` is predicted exactly once, with
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import tasklight
-from tasklight_generation import files
+from tasklight_generation import readers
 from tasklight_generation.demo import DEFAULT_SIZES, demo_texts
 
 
@@ -64,6 +64,23 @@ class GenerationTask(tasklight.Task):
     settings = {
         "data.text_field": "text",  # JSONL / CSV / TSV field holding the text
         "data.block_size": 256,  # tokens of context per training block (needs data.max_length >= block_size + 1)
+        "data.max_length": 257,  # data.block_size + 1 (the shifted target)
+        "data.val_fraction": 0.1,  # a text with no validation split: its last 10% validates
+        "trainer.label_smoothing": 0.0,  # smoothing would distort NLL, bits per char and perplexity
+        "decoding.strategy": "greedy",  # or sample, with temperature / top_k / top_p
+    }
+    demo_settings = {
+        # Generated stories (agreement, pronouns, counting, copying, sums): a 0.5M-parameter
+        # model gets well below the unigram bits per character of the test text in a few
+        # minutes on CPU.
+        "model.preset": "mini",
+        "tokenizer.vocab_size": 500,
+        "trainer.max_steps": 500,
+        "trainer.warmup_steps": 100,
+        "trainer.lr": 0.002,
+        "trainer.val_check_interval": 250,
+        "trainer.checkpoint_every_n_steps": 250,
+        "data.val_metric_examples": 200,
     }
 
     # ---- data ---------------------------------------------------------------------
@@ -77,42 +94,36 @@ class GenerationTask(tasklight.Task):
 
     def read_files(self, paths: list[Path], ctx: tasklight.TaskContext) -> list[Text] | None:
         block_size(ctx)
-        specs = [files.parse_spec(p) for p in paths]
-        if len(specs) == 1 and specs[0][1] is None and files.kind(specs[0][0]) is None:
+        if len(paths) == 1 and readers.kind(paths[0]) is None:
             return None  # JSON / CSV / TSV through the generic adapters and from_record
         examples: list[Text] = []
-        for path, piece in specs:
-            found = files.kind(path)
+        for path in paths:
+            found = readers.kind(path)
             if found is None:
-                raise tasklight.UserError(
-                    f"{path}: generation reads plain text ({', '.join(files.PLAIN)}) or JSONL here"
-                    + (" (slices too)" if piece else "")
-                )
-            if not path.exists():
-                raise tasklight.UserError(f"{path}: no such file")
+                raise tasklight.UserError(f"{path}: generation reads plain text ({', '.join(readers.PLAIN)}) or JSONL here")
             if found == "plain":
-                examples.append(Text(files.read_plain(path, piece)))
+                examples.append(Text(readers.read_plain(path)))
             else:
-                examples.extend(Text(t) for t in files.read_jsonl_texts(path, ctx.config["data.text_field"], piece))
+                examples.extend(Text(t) for t in readers.read_jsonl_texts(path, ctx.config["data.text_field"]))
         return examples
 
     def hold_out(self, train: list[Text], fraction: float, ctx: tasklight.TaskContext) -> tuple[list[Text], list[Text]]:
         """(train, validation) where the data has no validation split: the last ``fraction``
         of the text (of one text's characters, or of several texts in order)."""
-        keep = float(files.percent(100 * (1 - fraction)))
+        keep = float(readers.percent(100 * (1 - fraction)))
         if len(train) == 1:
             text = train[0].text
-            at = files.cut(len(text), keep)
+            at = readers.cut(len(text), keep)
             return [Text(text[:at])], [Text(text[at:])]
-        at = min(files.cut(len(train), keep), len(train) - 1)
+        at = min(readers.cut(len(train), keep), len(train) - 1)
         return train[:at], train[at:]
 
     def split_names(self, folder: Path, ctx: tasklight.TaskContext) -> list[str]:
-        found = files.layout(folder, ctx.config["data.val_fraction"])
+        found = readers.layout(folder)
         return sorted(found) if found else super().split_names(folder, ctx)
 
     def split_files(self, folder: Path, split: str, ctx: tasklight.TaskContext) -> list[Path] | None:
-        found = files.layout(folder, ctx.config["data.val_fraction"])
+        found = readers.layout(folder)
         return found.get(split) if found else None
 
     def texts(self, example: Text) -> Iterable[str]:
@@ -190,11 +201,6 @@ def block_size(ctx: tasklight.TaskContext) -> int:
             f"add --set data.max_length={size + 1}"
         )
     return size
-
-
-def keep_percent(ctx: tasklight.TaskContext) -> float:
-    """The percentage of a text that trains when its end validates."""
-    return 100 * (1 - float(ctx.config["data.val_fraction"]))
 
 
 def check_decoding(ctx: tasklight.TaskContext) -> None:

@@ -26,38 +26,15 @@ OOS_PREFIX = "oos_"
 OOS_CHOICES = ("exclude", "include")
 
 
-def lines(path: Path) -> list[str]:
-    """The lines of a line-aligned file, split on "\\n" only (as ``wc -l`` counts them)."""
-    text = tasklight.read_text(path)
-    parts = text.split("\n")
-    if parts and parts[-1] == "":
-        parts.pop()  # a final newline ends the last line, it adds none
-    return [p.rstrip("\r") for p in parts]
-
-
 # ---- seq.in / label folders ----------------------------------------------------------
-def has_aligned_files(folder: Path) -> bool:
-    return (folder / TEXT_FILE).is_file() and (folder / LABEL_FILE).is_file()
-
-
 def aligned_split_names(folder: Path) -> list[str]:
     """Sub-folders holding ``seq.in`` + ``label`` (snips/train, snips/valid, ...); or, for a
-    folder that holds them itself, one split named after the folder (train unless its
-    name says validation or test)."""
-    names = sorted(p.name for p in folder.iterdir() if p.is_dir() and has_aligned_files(p))
-    if names:
-        return names
-    if has_aligned_files(folder):
-        return [folder.name if folder.name.startswith(("train", "val", "dev", "test")) else "train"]
-    return []
+    folder that holds them itself, one split named after the folder (``tasklight.aligned_splits``)."""
+    return sorted(tasklight.aligned_splits(folder, (TEXT_FILE, LABEL_FILE)))
 
 
 def aligned_split_files(folder: Path, split: str) -> list[Path] | None:
-    if has_aligned_files(folder / split):
-        return [folder / split / TEXT_FILE, folder / split / LABEL_FILE]
-    if has_aligned_files(folder) and aligned_split_names(folder) == [split]:
-        return [folder / TEXT_FILE, folder / LABEL_FILE]
-    return None
+    return tasklight.aligned_splits(folder, (TEXT_FILE, LABEL_FILE)).get(split)
 
 
 def is_aligned_pair(paths: list[Path]) -> bool:
@@ -71,38 +48,25 @@ def is_aligned_pair(paths: list[Path]) -> bool:
 
 
 def read_aligned(paths: list[Path]) -> list[tuple[str, str]]:
-    """``(text, label)`` pairs from line-aligned utterance and label files."""
+    """``(text, label)`` pairs from line-aligned utterance and label files (``tasklight.read_parallel``);
+    a line empty on one side only is an error."""
     names = [p.name for p in paths]
     if TEXT_FILE in names and LABEL_FILE in names:
         text_path, label_path = paths[names.index(TEXT_FILE)], paths[names.index(LABEL_FILE)]
     else:
         text_path, label_path = paths
-    texts, labels = lines(text_path), lines(label_path)
-    if len(texts) != len(labels):
-        raise tasklight.UserError(
-            f"{text_path} has {len(texts)} lines but {label_path} has {len(labels)}; they must be line-aligned"
-        )
     pairs = []
-    for number, (text, label) in enumerate(zip(texts, labels), 1):
-        if not text.strip() and not label.strip():
-            continue
+    for number, (text, label) in tasklight.read_parallel([text_path, label_path]):
         for path, value in ((text_path, text), (label_path, label)):
-            if not value.strip():
+            if not value:
                 raise tasklight.UserError(f"{path}:{number}: empty line (line {number} of its pair is not empty)")
-        pairs.append((text.strip(), label.strip()))
+        pairs.append((text, label))
     if not pairs:
         raise tasklight.UserError(f"{text_path}: no examples (the files are empty)")
     return pairs
 
 
 # ---- CLINC150: one JSON object, several splits -----------------------------------------
-def load_json(path: Path) -> Any:
-    try:
-        return json.loads(tasklight.read_text(path))
-    except json.JSONDecodeError as err:
-        raise tasklight.UserError(f"{path}:{err.lineno}: malformed JSON ({err.msg})") from None
-
-
 def is_multi_split(data: Any) -> bool:
     """CLINC150's layout: an object whose values are lists of ``[text, label]`` pairs."""
     if not isinstance(data, dict) or not data or "data" in data or "examples" in data:
@@ -117,7 +81,7 @@ def is_multi_split(data: Any) -> bool:
 
 
 def multi_split_names(path: Path) -> list[str]:
-    data = load_json(path)
+    data = tasklight.load_json(path)
     return sorted(data) if is_multi_split(data) else []
 
 
@@ -132,7 +96,7 @@ def split_of(path: Path) -> tuple[Path, str] | None:
 def read_multi_split(path: Path, split: str, oos: str) -> list[tuple[str, str]]:
     """``(text, label)`` pairs of ``split``; with ``oos="include"`` a split ``X`` also gets
     the out-of-scope examples of ``oos_X`` (CLINC150 labels them ``oos``)."""
-    data = load_json(path)
+    data = tasklight.load_json(path)
     if not is_multi_split(data):
         raise tasklight.UserError(f"{path}: expected a JSON object {{split: [[text, intent], ...]}} (CLINC150's layout)")
     return split_pairs(data, path, split, oos)

@@ -44,6 +44,22 @@ class IntentTask(tasklight.Task):
         "data.clinc_file": "data_full.json",  # the file of a CLINC150 folder given as --data
         "data.clinc_oos": "exclude",  # exclude | include: add CLINC150's oos_* examples to train/val/test
         "data.oos_label": "oos",  # references with this label are also scored apart (in-scope accuracy, oos recall)
+        # One forward pass per utterance: scoring the whole validation set is cheap (CLINC150's
+        # 3,000 take seconds), and the best checkpoint is chosen on all of it.
+        "data.val_metric_examples": 0,
+    }
+    demo_settings = {
+        # The generated demo (8 assistant intents, templated with shared slots and
+        # label-preserving noise): test accuracy >= 99% after ~150 steps, under a minute on
+        # 2 CPU cores.
+        "model.preset": "mini",
+        "tokenizer.vocab_size": 1000,
+        "data.max_tokens": 1024,  # ~70 utterances a batch: more updates for the same compute
+        "trainer.max_steps": 150,
+        "trainer.warmup_steps": 30,
+        "trainer.lr": 0.002,
+        "trainer.val_check_interval": 50,
+        "trainer.checkpoint_every_n_steps": 50,
     }
 
     # ---- data ---------------------------------------------------------------------
@@ -94,33 +110,27 @@ class IntentTask(tasklight.Task):
             return self._utterances(readers.read_aligned(paths))
         path = paths[0]
         if path.name.lower().endswith(".json") and path.is_file():
-            data = readers.load_json(path)
+            data = tasklight.load_json(path)
             if readers.is_multi_split(data):
                 return self._utterances(readers.read_multi_split(path, self._bare_split(path, data, ctx), oos))
         return None  # a generic format (JSONL, CSV, TSV, JSON list) with text/label fields
 
     def read_splits(self, path: Path, ctx: tasklight.TaskContext) -> dict[str, list[Utterance]] | None:
-        """Every split of a multi-split file (CLINC150's ``data_full.json``), by its own names.
-
-        For the ``read_splits`` hook proposed for the core (``--data data_full.json``
-        alone would then give train/val/test); until the core calls it, the folder
-        layout above serves.
-        """
+        """Every split of a multi-split file (CLINC150's ``data_full.json``), by its own names:
+        ``--data data_full.json`` alone gives train, validation (``val``) and test."""
         if not (path.name.lower().endswith(".json") and path.is_file()):
             return None
-        data = readers.load_json(path)
+        data = tasklight.load_json(path)
         if not readers.is_multi_split(data):
             return None
         oos = str(ctx.config["data.clinc_oos"])
         return {name: self._utterances(readers.split_pairs(data, path, name, oos)) for name in data}
 
     def _bare_split(self, path: Path, data: dict[str, Any], ctx: tasklight.TaskContext) -> str:
-        """A multi-split file given as a path of its own is read as its train split.
-
-        The core has no way yet to take several splits from one file, so validation
-        and test must come from elsewhere: the file's folder
-        (``--set data.validation=FOLDER`` picks the folder's ``val``), or other files.
-        Anything that would silently test on held-out train examples is refused.
+        """A multi-split file named as one split's path (``--set data.train=data_full.json``)
+        is read as its train split; validation and test must then come from elsewhere: the
+        file's folder (``--set data.validation=FOLDER`` picks the folder's ``val``), or other
+        files. Anything that would silently test on held-out train examples is refused.
         """
         splits = ", ".join(sorted(data))
         folder = path.parent
@@ -170,7 +180,10 @@ class IntentTask(tasklight.Task):
         self, example: Utterance, tokenizer: Any, ctx: tasklight.TaskContext, *, train: bool
     ) -> list[tasklight.Features]:
         ids = tokenizer.encode(example.text)[: int(ctx.config["data.max_length"])] or [tokenizer.unk_id]
-        return [{"input": ids, "_label": example.label}]
+        # The label's index in the head's label list; a label unseen in training adds no loss.
+        labels = ctx.hparams["labels"]
+        label = labels.index(example.label) if example.label in labels else tasklight.IGNORE_INDEX
+        return [{"input": ids, "label": label}]
 
     # ---- prediction and scoring -----------------------------------------------------
     def decode(self, example: Utterance, outputs: list[Any], tokenizer: Any, ctx: tasklight.TaskContext) -> Prediction:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from tasklight_qa.squad import Answer, Question
+from tasklight_qa.readers import Answer, Question
 
 SIZES = {"train": 8000, "validation": 300, "test": 500}
 UNANSWERABLE = 0.1

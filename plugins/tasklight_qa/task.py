@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import tasklight
-from tasklight_qa import squad
+from tasklight_qa import readers
 from tasklight_qa.demo import demo_questions
-from tasklight_qa.squad import Question
+from tasklight_qa.readers import Question
 
 N_BEST = 20  # start and end candidates looked at per window (as in the BERT SQuAD scripts)
 
@@ -102,6 +102,23 @@ class QATask(tasklight.Task):
         "data.context_field": "context",
         "data.answers_field": "answers",
     }
+    demo_settings = {
+        # The generated demo (facts about invented people): a 2-layer encoder; measured test
+        # F1 76.4 / EM 75.2 in 3.0 minutes of wall time with one thread on a busy 2-core CPU.
+        # Contexts above 128 tokens are split into windows that start 64 tokens apart.
+        "model.preset": "mini",
+        "model.dropout": 0.0,
+        "tokenizer.vocab_size": 2000,
+        "data.max_length": 128,
+        "data.doc_stride": 64,
+        "data.max_answer_length": 10,
+        "trainer.max_steps": 1000,
+        "trainer.warmup_steps": 200,
+        "trainer.lr": 0.002,
+        "trainer.val_check_interval": 250,
+        "trainer.checkpoint_every_n_steps": 500,
+        "data.val_metric_examples": 200,
+    }
 
     # ---- data ---------------------------------------------------------------------
     def demo(self, split: str, ctx: tasklight.TaskContext) -> list[Question]:
@@ -111,19 +128,19 @@ class QATask(tasklight.Task):
         return {k: str(ctx.config[f"data.{k}_field"]) for k in ("question", "context", "answers")}
 
     def from_record(self, record: tasklight.Record, where: str, ctx: tasklight.TaskContext) -> Question:
-        return squad.from_record(record, where, self._fields(ctx))
+        return readers.from_record(record, where, self._fields(ctx))
 
     def read_files(self, paths: list[Path], ctx: tasklight.TaskContext) -> list[Question] | None:
         """SQuAD JSON files (``{"data": [{"paragraphs": ...}]}``); None for any other format."""
         if not all(p.name.lower().endswith(".json") and p.is_file() for p in paths):
             return None
-        loaded = [(p, squad.load_json(p)) for p in paths]
-        if not all(squad.is_squad(data) for _, data in loaded):
-            if len(paths) > 1 and any(squad.is_squad(data) for _, data in loaded):
-                odd = next(p for p, data in loaded if not squad.is_squad(data))
+        read = [(p, readers.read_squad(p)) for p in paths]
+        if any(found is None for _, found in read):
+            if len(paths) > 1 and any(found is not None for _, found in read):
+                odd = next(p for p, found in read if found is None)
                 raise tasklight.UserError(f"{odd}: not a SQuAD JSON file ({{\"data\": [{{\"paragraphs\": ...}}]}})")
             return None  # a JSON list of records: the generic adapter reads it
-        questions = [q for path, data in loaded for q in squad.read_squad(path, data)]
+        questions = [q for _, found in read for q in found or ()]
         if not questions:
             raise tasklight.UserError(f"{paths[0]}: no questions in the SQuAD file")
         return questions

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tasklight
+from tasklight_translation import readers
 from tasklight_translation.demo import DEFAULT_SIZES, demo_pairs
 
 
@@ -35,6 +35,18 @@ class TranslationTask(tasklight.Task):
         "data.source_field": "source",  # JSONL / CSV / TSV field names
         "data.target_field": "target",
     }
+    demo_settings = {
+        # The generated demo (numbers and dates, English -> German): a small model that
+        # learns it in about a minute on 2 CPU cores.
+        "model.preset": "mini",
+        "tokenizer.vocab_size": 1000,
+        "trainer.max_steps": 700,
+        "trainer.warmup_steps": 200,
+        "trainer.lr": 0.002,
+        "trainer.val_check_interval": 350,
+        "trainer.checkpoint_every_n_steps": 350,
+        "data.val_metric_examples": 200,
+    }
 
     # ---- data ---------------------------------------------------------------------
     def demo(self, split: str, ctx: tasklight.TaskContext) -> list[Pair]:
@@ -47,22 +59,10 @@ class TranslationTask(tasklight.Task):
         return Pair(source.strip(), target.strip())
 
     def split_names(self, folder: Path, ctx: tasklight.TaskContext) -> list[str]:
-        src, tgt = ctx.config["data.src"], ctx.config["data.tgt"]
-        names = set()
-        for path in folder.iterdir():
-            if path.name.endswith(f".{src}") and (folder / f"{path.name[: -len(src)]}{tgt}").is_file():
-                names.add(path.name[: -len(src) - 1])
-            if path.name.startswith("src-") and (folder / f"tgt-{path.name[4:]}").is_file():
-                names.add(path.name[4:].rsplit(".", 1)[0])
-        return sorted(names) or super().split_names(folder, ctx)
+        return readers.split_names(folder, ctx.config["data.src"], ctx.config["data.tgt"]) or super().split_names(folder, ctx)
 
     def split_files(self, folder: Path, split: str, ctx: tasklight.TaskContext) -> list[Path] | None:
-        src, tgt = ctx.config["data.src"], ctx.config["data.tgt"]
-        for pair in ((f"{split}.{src}", f"{split}.{tgt}"), (f"src-{split}.txt", f"tgt-{split}.txt")):
-            paths = [folder / name for name in pair]
-            if all(p.is_file() for p in paths):
-                return paths
-        return None
+        return readers.split_files(folder, split, ctx.config["data.src"], ctx.config["data.tgt"])
 
     def read_files(self, paths: list[Path], ctx: tasklight.TaskContext) -> list[Pair] | None:
         if len(paths) == 1:
@@ -74,24 +74,7 @@ class TranslationTask(tasklight.Task):
             )
         if len(paths) != 2:
             raise tasklight.UserError(f"{','.join(map(str, paths))}: translation reads a source and a target file, got {len(paths)}")
-        sources, targets = (tasklight.read_lines(p) for p in paths)
-        if len(sources) != len(targets):
-            raise tasklight.UserError(
-                f"{paths[0]} has {len(sources)} lines but {paths[1]} has {len(targets)}; they must be line-aligned"
-            )
-        pairs, one_sided = [], 0
-        for source, target in zip(sources, targets):
-            if not source.strip() or not target.strip():
-                # Real corpora hold a few lines with one side empty (OpenNMT's WMT
-                # sample has some): they teach nothing, so they are skipped and counted.
-                one_sided += bool(source.strip() or target.strip())
-                continue
-            pairs.append(Pair(source.strip(), target.strip()))
-        if one_sided:
-            print(f"Note: {paths[0]}: skipped {one_sided} line pair(s) with one side empty", file=sys.stderr)
-        if not pairs:
-            raise tasklight.UserError(f"{paths[0]}: no sentence pairs (the files are empty)")
-        return pairs
+        return [Pair(source, target) for source, target in readers.read_pairs(*paths)]
 
     def texts(self, example: Pair) -> Iterable[str]:
         yield example.source

@@ -29,6 +29,7 @@ KIND_METRICS = {
     "classification": ("accuracy", True),
     "span": ("exact_match", True),
     "lm": ("perplexity", False),
+    "token": ("f1", True),
 }
 
 
@@ -88,7 +89,7 @@ def test_an_existing_folder_is_never_overwritten(runner, tmp_path):
 
 def test_an_unknown_kind_is_refused(runner, tmp_path):
     code, output = invoke(runner, "new-plugin", "x", "--kind", "tagging", "--dir", str(tmp_path))
-    assert code == 2 and "'tagging' is not one of 'seq2seq', 'classification', 'span', 'lm'" in output
+    assert code == 2 and "'tagging' is not one of 'seq2seq', 'classification', 'span', 'lm', 'token'" in output
 
 
 @pytest.fixture
@@ -130,6 +131,26 @@ def test_each_kind_passes_its_generated_tests(generated, tmp_path, kind):
         assert "test_conformance" in ran and len(ran) >= 4
 
 
+def test_a_run_on_real_data_is_not_capped_by_the_demo_settings(generated, runner, tmp_path):
+    """The scaffold's demo budget (trainer.max_steps, a tiny model) sizes the demo only:
+    `platform run NAME --data FILE --max-time ...` trains on the core's defaults and the budget given."""
+    name, root, module = generated("token")
+    data = tmp_path / "slots.jsonl"
+    data.write_text("".join(
+        json.dumps({"words": ["fly", "to", city, "today"], "tags": ["O", "O", "B-LOC", "O"]}) + "\n"
+        for city in ("oslo", "rome", "lima", "cairo", "berlin", "paris") * 4
+    ))
+    out = tmp_path / "run"
+    with temporary_plugin(module, name):
+        assert module.task.GenTokenTask.demo_settings["trainer.max_steps"] == 300
+        code, output = invoke(runner, "run", name, "--data", str(data), "--max-time", "00:00:00:02", "--out", str(out),
+                              "--set", "model.d_model=32", "--set", "tokenizer.vocab_size=60", "--quiet")
+    assert code == 0, output
+    config = tomllib.loads((out / "config.toml").read_text())
+    assert (config["trainer"]["max_steps"], config["trainer"]["max_time"]) == (-1, "00:00:00:02")
+    assert (config["model"]["preset"], config["trainer"]["lr"]) == ("small", 0.0007)  # the core's, not the demo's
+
+
 def _entry_point_site(root: Path, name: str, site: Path) -> dict[str, str]:
     """An environment where the generated package is installed through its entry point, without pip."""
     info = site / f"tasklight_{name}-0.1.0.dist-info"
@@ -137,14 +158,16 @@ def _entry_point_site(root: Path, name: str, site: Path) -> dict[str, str]:
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tasklight-{name}\nVersion: 0.1.0\n")
     (info / "entry_points.txt").write_text(f"[tasklight]\n{name} = tasklight_{name}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TASKLIGHT_")}
-    env.update(PYTHONPATH=os.pathsep.join([str(site), str(root)]), OMP_NUM_THREADS="1")
+    # Keep PYTHONPATH: where it names a checkout (not installed), that tasklight is the one under test.
+    env.update(PYTHONPATH=os.pathsep.join(filter(None, [str(site), str(root), os.environ.get("PYTHONPATH")])), OMP_NUM_THREADS="1")
     return env
 
 
 # Each kind's default run learns its demo. Measured with `platform run mytask` (seed 42, one
 # thread): exact match 100.0 (seq2seq), accuracy 100.0 (classification), exact match 100.0
-# (span), perplexity 2.16 with a 300-token vocabulary (lm). The bounds leave some room.
-LEARNED = {"seq2seq": 90.0, "classification": 95.0, "span": 95.0, "lm": 3.0}
+# (span), perplexity 2.16 with a 300-token vocabulary (lm), entity F1 99.6 (token). The
+# bounds leave some room.
+LEARNED = {"seq2seq": 90.0, "classification": 95.0, "span": 95.0, "lm": 3.0, "token": 90.0}
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import random
 
 import torch
 
-from tasklight.data.batching import Collator, TokenBudgetSampler, batch_cost
+from tasklight.data.batching import Collator, TokenBudgetSampler, batch_cost, row_cost, truncate
 
 
 def rows(n: int = 500, seed: int = 0) -> list[dict]:
@@ -70,3 +70,47 @@ def test_collator_pads_lists_stacks_scalars_and_carries_metadata():
     assert batch["src"].tolist() == [[4, 5, 6], [8, 0, 0]] and batch["src"].dtype == torch.long
     assert batch["label"].tolist() == [2, 1]
     assert batch["_offsets"] == [[(0, 1)], []]
+
+
+def test_per_position_labels_are_padded_with_the_ignore_index():
+    batch = Collator(pad_id=0)([
+        (0, {"input": [2, 7, 8, 3], "labels": [-100, 1, 0, -100], "span_labels": [4, 4, 4, 4]}),
+        (1, {"input": [2, 9, 3], "labels": [-100, 2, -100], "span_labels": [5, 5, 5]}),
+    ])
+    assert batch["input"].tolist() == [[2, 7, 8, 3], [2, 9, 3, 0]]
+    assert batch["labels"].tolist() == [[-100, 1, 0, -100], [-100, 2, -100, -100]]
+    assert batch["span_labels"].tolist() == [[4, 4, 4, 4], [5, 5, 5, -100]]
+
+
+def test_label_lists_are_not_counted_in_the_token_budget():
+    row = {"input": [1] * 10, "labels": [0] * 10, "_first": [1, 2, 3]}
+    assert row_cost(row) == 10
+    assert batch_cost([row, {"input": [1] * 4, "labels": [0] * 4}]) == 20
+
+
+def test_truncation_keeps_the_end_token_and_aligned_lists_aligned():
+    row = {
+        "input": [2, 10, 11, 12, 13, 14, 3],
+        "labels": [-100, 0, 1, 1, 0, 2, -100],
+        "tgt": [2, 5, 3],
+        "_first": [1, 2, 3, 4, 5, 6, 7, 8],
+    }
+    assert truncate(row, 5) is True
+    assert row["input"] == [2, 10, 11, 12, 3]
+    assert row["labels"] == [-100, 0, 1, 1, -100]  # each label still beside its token
+    assert row["tgt"] == [2, 5, 3] and row["_first"] == [1, 2, 3, 4, 5, 6, 7, 8]  # short lists and metadata stay
+    assert truncate(row, 5) is False
+
+
+def test_encoding_counts_each_truncated_example_once():
+    from tasklight.evaluation import encode_examples
+
+    class Words:
+        def encode(self, example, tokenizer, ctx, *, train):
+            return [{"input": [2, *example, 3], "labels": [-100, *example, -100]} for _ in range(2)]  # two rows each
+
+    ctx = type("Ctx", (), {"config": {"data.max_length": 4}})()
+    encoded = encode_examples(Words(), [[5, 6], [5, 6, 7, 8], [9]], None, ctx, train=True)
+    assert encoded.truncated == 1
+    assert [r["input"] for r in encoded.rows[2:4]] == [[2, 5, 6, 3]] * 2
+    assert [r["labels"] for r in encoded.rows[2:4]] == [[-100, 5, 6, -100]] * 2

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from tasklight.config import default_file, flatten, load_config, read_toml, resolve_config
+from tasklight.config import default_file, flatten, load_config, read_toml, resolve_config, task_defaults
 from tasklight.errors import UserError
 from tasklight.plugins import get_platform
 
@@ -20,7 +20,7 @@ def test_shipped_config_validates_for_every_task(task_name, demo):
     if task_name not in platform.tasks:
         pytest.skip(f"task {task_name!r} is not registered yet")
     task = platform.tasks.get(task_name)
-    config = load_config(task.name, task.settings, demo=demo)
+    config = load_config(task.name, task.settings, demo=demo, defaults=task_defaults(task, demo))
     model = config.model_fields()
     assert model["d_model"] % model["n_heads"] == 0
     assert config["trainer.lr"] > 0
@@ -33,28 +33,44 @@ def test_every_shipped_preset_is_complete():
         assert set(preset) == keys, name
 
 
-def test_every_task_table_uses_known_keys():
-    raw = read_toml(default_file())
-    platform = get_platform()
-    for name, table in raw.get("tasks", {}).items():
-        task = platform.tasks.get(name)
-        overrides = [f"{k}={v}" for k, v in flatten({k: v for k, v in table.items() if not isinstance(v, dict)}).items()]
-        load_config(task.name, task.settings, demo=True, overrides=overrides)
+def test_the_shipped_file_holds_core_defaults_only():
+    # Task settings live in each task's own package (Task.settings, Task.demo_settings).
+    assert "tasks" not in read_toml(default_file())
 
 
-def test_demo_table_applies_only_to_demo_data():
+def test_resolve_config_applies_the_demo_settings_only_to_demo_data():
     task = get_platform().tasks.get("translation")
-    assert load_config("translation", task.settings, demo=True)["model.preset"] == "mini"
-    assert load_config("translation", task.settings, demo=False)["model.preset"] == "small"
-
-
-def test_resolve_config_applies_the_demo_table_only_to_demo_data():
-    task = get_platform().tasks.get("translation")
-    assert resolve_config(task, "demo")["model.preset"] == "mini"
-    assert resolve_config(task, "pairs.jsonl")["model.preset"] == "small"
+    demo, real = resolve_config(task, "demo"), resolve_config(task, "pairs.jsonl")
+    assert (demo["model.preset"], demo["trainer.max_steps"]) == ("mini", 700)
+    assert (real["model.preset"], real["trainer.max_steps"]) == ("small", -1)
     # --data demo with a split file of its own is real data: the demo's settings do not apply.
     config = resolve_config(task, "demo", overrides=["data.train=pairs.jsonl"])
     assert config["model.preset"] == "small" and config["data.train"] == "pairs.jsonl"
+
+
+def test_a_task_default_of_a_model_field_applies():
+    qa, summarization = get_platform().tasks.get("qa"), get_platform().tasks.get("summarization")
+    assert qa.demo_settings["model.dropout"] == 0.0
+    assert resolve_config(qa, "demo").model_fields()["dropout"] == 0.0
+    assert resolve_config(qa, "squad.json").model_fields()["dropout"] == 0.1
+    # In Task.settings, a model field applies on any data.
+    task = type("Dry", (type(summarization),), {"settings": {**summarization.settings, "model.dropout": 0.0}})()
+    assert resolve_config(task, "dialogsum.jsonl").model_fields()["dropout"] == 0.0
+
+
+def test_a_typo_in_demo_settings_is_one_error_naming_it():
+    task = type("Typo", (type(get_platform().tasks.get("translation")),), {"demo_settings": {"trainer.max_step": 5}})()
+    with pytest.raises(UserError, match=r"^unknown config key 'trainer.max_step' in task 'translation' demo_settings; did you mean 'trainer.max_steps'\?$"):
+        resolve_config(task, "demo")
+    assert resolve_config(task, "pairs.jsonl")["trainer.max_steps"] == -1  # not read on real data
+
+
+def test_a_local_task_table_overrides_the_task_defaults(tmp_path, monkeypatch):
+    (tmp_path / "platform.toml").write_text('[tasks.translation.demo]\n"trainer.max_steps" = 5\n')
+    monkeypatch.chdir(tmp_path)
+    task = get_platform().tasks.get("translation")
+    assert resolve_config(task, "demo")["trainer.max_steps"] == 5
+    assert resolve_config(task, "pairs.jsonl")["trainer.max_steps"] == -1
 
 
 def test_typed_settings_come_after_set_texts_and_before_the_command_line():

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 from click.testing import CliRunner
 from tasklight_translation.task import TranslationTask
 
@@ -35,7 +36,8 @@ def platform_cli(args: list[str], pythonpath: Path, **env: str) -> subprocess.Co
     import os
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TASKLIGHT_")}
-    environ["PYTHONPATH"] = str(pythonpath)
+    # Keep PYTHONPATH: where it names a checkout (not installed), that tasklight is the one under test.
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), os.environ.get("PYTHONPATH")]))
     environ.update(env)
     return subprocess.run(
         [sys.executable, "-c", "from tasklight.cli import main; main()", *args],
@@ -258,6 +260,22 @@ def test_hook_register_tasks(runner):
         assert code == 0 and rows["echo"]["plugin"] == "echo-plugin" and rows["echo"]["metrics"] == ["bleu", "chrf"]
 
 
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ({"demo_settings": [("trainer.max_steps", 5)]}, "task 'echo': demo_settings must be a dict of config keys, got list"),
+        ({"adapters": [tasklight.Adapter("x", (".x",), iter)]}, "task 'echo': adapters must be a tuple of tasklight.Adapter"),
+        ({"adapters": ("x",)}, "task 'echo': adapters must be a tuple of tasklight.Adapter"),
+    ],
+)
+def test_a_task_with_malformed_settings_or_adapters_is_refused_and_reported(attrs, message):
+    broken = type("Broken", (EchoTask,), attrs)
+    plugin = SimpleNamespace(register_tasks=tasklight.hookimpl(lambda register: register(broken())))
+    with temporary_plugin(plugin, "broken-echo") as platform:
+        assert "echo" not in platform.tasks
+        assert platform.plugins["broken-echo"].errors == [f"register_tasks failed: TypeError: {message}"]
+
+
 def test_hook_register_metrics():
     """A registered metric is found by name with its direction and computes."""
 
@@ -322,3 +340,33 @@ def test_hook_on_results(hooked_run):
     assert len(seen["results"]) == 1
     assert seen["results"][0] == json.loads((out / "metrics.json").read_text())
     assert seen["results"][0]["training"]["steps"] == 3
+
+
+class ScalarLossHead(tasklight.Head):
+    """A head whose loss breaks the protocol: a bare scalar instead of (loss, n_tokens)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+
+    def loss(self, model, batch):
+        return self.weight.sum() + 1.0
+
+
+class ScalarLossTask(EchoTask):
+    name = "scalar-loss"
+
+    def build_head(self, model, hparams, ctx):
+        return ScalarLossHead()
+
+
+def test_a_head_that_breaks_the_loss_protocol_stops_the_run_with_one_line(runner, tmp_path):
+    """`platform run` with such a head: exit 2 and one line naming the head and the protocol,
+    not a TypeError from inside Lightning's training loop."""
+    plugin = SimpleNamespace(register_tasks=tasklight.hookimpl(lambda register: register(ScalarLossTask())))
+    with temporary_plugin(plugin, "scalar-loss-plugin"):
+        code, output = invoke(runner, "run", "scalar-loss", *TINY, "--max-steps", "2", "--out", str(tmp_path / "run"))
+    assert code == 2, output
+    error = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and "Traceback" not in output
+    assert "ScalarLossHead.loss returned a Tensor; it must return (loss, n_tokens)" in error[0]

@@ -54,3 +54,38 @@ def test_a_split_can_be_a_slice_of_another(tmp_path):
     assert len(splits["test"].examples) == 5 and splits["test"].origin.endswith("[3:]")
     with pytest.raises(UserError, match=r"val\[20:\]: the slice holds no examples \(val has 8\)"):
         _load(str(data), "data.test=val[20:]")
+
+
+def _pipe_task():
+    """The intent task with a file format of its own: ``text|label`` lines in ``.pipe`` files."""
+    import tasklight
+
+    def read_pipe(path: Path):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            text, label = line.split("|")
+            yield number, {"text": text, "label": label}
+
+    intent = get_platform().tasks.get("intent")
+    piped = type("PipedIntent", (type(intent),), {"adapters": (tasklight.Adapter("pipe", (".pipe",), read_pipe, "text|label lines"),)})
+    return piped()
+
+
+def test_a_task_reads_its_own_format_and_the_unknown_format_error_lists_it(tmp_path):
+    platform = get_platform()
+    task = _pipe_task()
+    config = load_config(task.name, task.settings, demo=False)
+    ctx = TaskContext(config=config, metric=platform.metrics.get, seed=0)
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "train.pipe").write_text("".join(f"play song {i}|music\nrain in town {i}|weather\n" for i in range(5)))
+    (data / "test.pipe").write_text("play a tune|music\n")
+    splits = load_splits(task, str(data), ctx, platform.adapters)
+    assert [(e.text, e.label) for e in splits["test"].examples] == [("play a tune", "music")]
+    assert len(splits["train"].examples) + len(splits["validation"].examples) == 10
+    odd = tmp_path / "x.parquet"
+    odd.write_text("")
+    with pytest.raises(UserError) as caught:
+        load_splits(task, str(odd), ctx, platform.adapters)
+    assert str(caught.value) == (
+        f"{odd}: unknown file format for task 'intent' (readable: .pipe, .csv, .json, .jsonl, .ndjson, .tsv)"
+    )

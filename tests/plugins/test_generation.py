@@ -86,36 +86,50 @@ def test_unigram_baseline():
 
 
 # ---- reading --------------------------------------------------------------------------
+def _folder_splits(folder: Path) -> dict:
+    from tasklight.config import load_config
+    from tasklight.data.sources import load_splits
+    from tasklight.plugins import get_platform
+
+    platform = get_platform()
+    config = load_config("generation", TASK.settings, demo=False)
+    return load_splits(TASK, str(folder), tasklight.TaskContext(config, platform.metrics.get), platform.adapters)
+
+
 def test_tinyshakespeare_folder_is_split_90_10_contiguously():
     folder = shared("generation", "tinyshakespeare")
     text = (folder / "input.txt").read_text(encoding="utf-8")
-    assert TASK.split_names(folder, ctx()) == ["train", "validation"]  # no test: the core tests on validation
-    train = TASK.read_files(TASK.split_files(folder, "train", ctx()), ctx())
-    validation = TASK.read_files(TASK.split_files(folder, "validation", ctx()), ctx())
-    assert [len(e.text) for e in train] == [1003854]  # int(1115394 * 0.9), as nanoGPT cuts it
-    assert [len(e.text) for e in validation] == [111540]
-    assert train[0].text + validation[0].text == text
+    assert TASK.split_names(folder, ctx()) == ["train"]  # the core holds the end out to validate, and tests on it
+    splits = _folder_splits(folder)
+    (train,), (validation,) = splits["train"].examples, splits["validation"].examples
+    assert (len(train.text), len(validation.text)) == (1003854, 111540)  # int(1115394 * 0.9), as nanoGPT cuts it
+    assert train.text + validation.text == text
+    assert splits["test"].examples == [validation]
 
 
 def test_wikitext2_folder_trains_on_valid_and_tests_on_test():
     folder = shared("generation", "wikitext-2")
     layout = {s: TASK.split_files(folder, s, ctx()) for s in TASK.split_names(folder, ctx())}
-    assert layout == {
-        "train": [Path(f"{folder}/valid.txt@0:90%")],
-        "validation": [Path(f"{folder}/valid.txt@90:100%")],
-        "test": [folder / "test.txt"],
-    }
-    test = TASK.read_files(layout["test"], ctx())
-    assert len(test) == 1 and len(test[0].text) == len((folder / "test.txt").read_text(encoding="utf-8"))
+    assert layout == {"train": [folder / "valid.txt"], "test": [folder / "test.txt"]}
+    splits = _folder_splits(folder)
+    valid = (folder / "valid.txt").read_text(encoding="utf-8")
+    (train,), (validation,), (test,) = (splits[s].examples for s in ("train", "validation", "test"))
+    assert train.text + validation.text == valid and len(train.text) == int(len(valid) * 0.9)
+    assert test.text == (folder / "test.txt").read_text(encoding="utf-8")
 
 
-def test_slices_of_a_file_and_of_jsonl_records(tmp_path):
-    (tmp_path / "a.txt").write_text("0123456789")
-    assert TASK.read_files([tmp_path / "a.txt@20:50%"], ctx()) == [Text("234")]
+def test_a_slice_of_jsonl_records_counts_records(tmp_path):
+    """The one slice syntax, NAME[START:STOP], counts examples: records of a JSONL file."""
     (tmp_path / "b.jsonl").write_text("".join(json.dumps({"text": f"doc {i}"}) + "\n" for i in range(10)))
-    assert TASK.read_files([tmp_path / "b.jsonl@80:100%"], ctx()) == [Text("doc 8"), Text("doc 9")]
-    with pytest.raises(tasklight.UserError, match="START < END"):
-        TASK.read_files([tmp_path / "a.txt@50:20%"], ctx())
+    from tasklight.config import load_config
+    from tasklight.data.sources import load_splits
+    from tasklight.plugins import get_platform
+
+    platform = get_platform()
+    path = tmp_path / "b.jsonl"
+    config = load_config("generation", TASK.settings, demo=False, overrides=[f"data.train={path}[:8]", f"data.validation={path}[8:]"])
+    splits = load_splits(TASK, "demo", tasklight.TaskContext(config, platform.metrics.get), platform.adapters)
+    assert splits["validation"].examples == [Text("doc 8"), Text("doc 9")] and len(splits["train"].examples) == 8
 
 
 def test_jsonl_text_field_and_missing_field_names_file_and_line(tmp_path):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tasklight.config import load_config
+from tasklight.config import load_config, task_defaults
+from tasklight.data.tokenizer import Tokenizer
 from tasklight.data.sources import load_splits
 from tasklight.errors import UserError
 from tasklight.plugins import get_platform
@@ -22,7 +23,7 @@ from tasklight_intent.task import Prediction, Utterance
 def _setup(*overrides: str, demo: bool = False):
     platform = get_platform()
     task = platform.tasks.get("intent")
-    config = load_config("intent", task.settings, demo=demo, overrides=list(overrides))
+    config = load_config("intent", task.settings, demo=demo, defaults=task_defaults(task, demo), overrides=list(overrides))
     return platform, task, TaskContext(config=config, metric=platform.metrics.get, seed=42)
 
 
@@ -243,6 +244,16 @@ def test_decode_ranks_labels_and_to_json_shows_the_top_three():
         task.parse_input({"utterance": "play jazz"}, "line 4", ctx)
 
 
+def test_encode_sends_label_indices_of_the_head_label_list():
+    _, task, ctx = _setup()
+    ctx.hparams = {"labels": ["get_weather", "set_alarm"]}
+    tokenizer = Tokenizer.train(["wake me up at 7", "will it rain"], 100, 1)
+    assert task.encode(Utterance("wake me up at 7", "set_alarm"), tokenizer, ctx, train=True)[0]["label"] == 1
+    assert task.encode(Utterance("will it rain", "get_weather"), tokenizer, ctx, train=True)[0]["label"] == 0
+    assert task.encode(Utterance("play jazz", "play_music"), tokenizer, ctx, train=True)[0]["label"] == -100
+    assert task.encode(Utterance("play jazz"), tokenizer, ctx, train=False)[0]["label"] == -100
+
+
 def test_labels_unknown_to_the_head_add_no_loss():
     import torch
 
@@ -253,12 +264,12 @@ def test_labels_unknown_to_the_head_add_no_loss():
     model = Transformer(config)
     head = task.build_head(config, {"labels": ["a", "b"]}, ctx)
     ids = torch.tensor([[5, 6, 7], [8, 9, 0]])
-    loss, tokens = head.loss(model, {"input": ids, "_label": ["zzz", None]})
+    loss, tokens = head.loss(model, {"input": ids, "label": torch.tensor([-100, -100])})
     assert float(loss.detach()) == 0.0 and int(tokens) == 5
     loss.backward()  # still a graph
     head.eval(), model.eval()
-    known, _ = head.loss(model, {"input": ids, "_label": ["a", "zzz"]})
-    alone, _ = head.loss(model, {"input": ids[:1], "_label": ["a"]})
+    known, _ = head.loss(model, {"input": ids, "label": torch.tensor([0, -100])})
+    alone, _ = head.loss(model, {"input": ids[:1], "label": torch.tensor([0])})
     assert float(known.detach()) == pytest.approx(float(alone.detach()), abs=1e-5)
 
 
@@ -284,7 +295,7 @@ def test_cli_run_then_predict(tmp_path, runner):
 
 @pytest.mark.slow
 def test_demo_settings_reach_90_percent(tmp_path, runner):
-    """The shipped [tasks.intent.demo] settings: test accuracy >= 90 (about a minute on one thread)."""
+    """IntentTask.demo_settings: test accuracy >= 90 (about a minute on one thread)."""
     out = tmp_path / "demo"
     code, output = invoke(runner, "run", "intent", "--out", str(out), "--set", "trainer.threads=1", "--quiet")
     assert code == 0, output

@@ -10,7 +10,7 @@ import pytest
 import tasklight
 from tasklight.testing import check_task
 from tasklight_qa.metrics import METRICS, normalize_answer
-from tasklight_qa.squad import Answer, Question
+from tasklight_qa.readers import Answer, Question
 from tasklight_qa.task import QATask, Span, tidy, windows
 from tests.conftest import TINY, invoke, shared
 

@@ -11,7 +11,7 @@ import pytest
 from rouge_score import rouge_scorer
 
 import tasklight
-from tasklight.config import load_config
+from tasklight.config import load_config, task_defaults
 from tasklight.data.sources import load_splits
 from tasklight.plugins import get_platform
 from tasklight.testing import check_task
@@ -23,7 +23,7 @@ from tasklight_summarization.metrics import rouge, split_sentences
 def _task_and_ctx(*overrides: str, demo: bool = False) -> tuple[tasklight.Task, tasklight.TaskContext]:
     platform = get_platform()
     task = platform.tasks.get("summarization")
-    config = load_config("summarization", task.settings, demo=demo, overrides=list(overrides))
+    config = load_config("summarization", task.settings, demo=demo, defaults=task_defaults(task, demo), overrides=list(overrides))
     return task, tasklight.TaskContext(config=config, metric=platform.metrics.get, seed=0)
 
 

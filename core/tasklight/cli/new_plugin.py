@@ -24,19 +24,25 @@ NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 class Kind:
     head: str
     summary: str
-    fields: str
+    formats: str  # what --data reads, for the generated README
     predict_example: str
+    dependencies: tuple[str, ...] = ()  # beside tasklight: the metric's library
 
 
+RECORDS = "JSONL, CSV or TSV records with"
 KINDS: dict[str, Kind] = {
     "seq2seq": Kind("tasklight.Seq2SeqHead", "text to text with an encoder-decoder (exact match).",
-                    "`source` and `target` fields", '"4 0 7"'),
+                    f"{RECORDS} `source` and `target` fields", '"4 0 7"'),
     "classification": Kind("tasklight.ClassificationHead", "a label per text with an encoder (accuracy).",
-                           "`text` and `label` fields", '"the match was wild"'),
+                           f"{RECORDS} `text` and `label` fields", '"the match was wild"'),
     "span": Kind("tasklight.SpanHead", "the answer span in a text with an encoder (exact match).",
-                 "`text` and `answer` fields", '"we saw a blue kite by the river"'),
+                 f"{RECORDS} `text` and `answer` fields", '"we saw a blue kite by the river"'),
     "lm": Kind("tasklight.CausalLMHead", "a language model with a decoder (perplexity).",
-               "a `text` field", '"tom found a red ball"'),
+               f"{RECORDS} a `text` field", '"tom found a red ball"'),
+    "token": Kind("tasklight.TokenClassificationHead", "a BIO tag per word with an encoder (entity-level F1).",
+                  "JSONL records with `words` and `tags` (lists, or space-separated strings), CoNLL-style "
+                  "`.conll`/`.bio` files (a word and its tag a line), or folders of line-aligned `seq.in`/`seq.out` "
+                  "files (ATIS, SNIPS)", '"i met jordan at the station"', ("seqeval>=1.2.2",)),
 }
 
 # template (under scaffold/) -> path in the package; {name} and {module} are filled in.
@@ -78,7 +84,8 @@ def render(name: str, kind: str) -> dict[str, str]:
         "kind": kind,
         "head": info.head,
         "summary": info.summary,
-        "fields": info.fields,
+        "formats": info.formats,
+        "dependencies": "".join(f', "{d}"' for d in info.dependencies),
         "predict_example": info.predict_example,
         "tasklight_version": tasklight.__version__,
         "metric_test": (root / kind / "metric_test.py.tmpl").read_text(encoding="utf-8"),
@@ -125,7 +132,8 @@ def create(name: str, kind: str, parent: Path, *, check_installed: bool = True) 
 @click.command("new-plugin")
 @click.argument("name")
 @click.option("--kind", type=click.Choice(list(KINDS)), default="classification", show_default=True,
-              help="The task's shape and head: seq2seq (encoder-decoder), classification, span (encoder), lm (decoder).")
+              help="The task's shape and head: seq2seq (encoder-decoder), classification, span, token (encoder), "
+                   "lm (decoder).")
 @click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True,
               help="Where to create tasklight-NAME/.")
 def command(name: str, kind: str, parent: Path) -> None:

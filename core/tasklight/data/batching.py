@@ -1,7 +1,13 @@
-"""Token-budget batching with length bucketing, and the padding collator.
+"""Token-budget batching with length bucketing, the padding collator, and truncation.
 
 Sorting by length inside large shuffled buckets keeps padding low while batches
 stay random; the budget counts padded tokens, so every batch costs about the same.
+
+Row keys follow three conventions (docs/plugins.md, "Batches"): a key starting with
+``_`` is metadata (passed through as a list, never padded, cut or counted); a list under
+``labels`` or a key ending in ``_labels`` holds per-position labels (padded with
+``IGNORE_INDEX``, not counted in the token budget); every other list holds token ids
+(padded with the tokenizer's pad id).
 """
 
 from __future__ import annotations
@@ -13,12 +19,21 @@ from typing import Any
 import torch
 from torch.utils.data import Sampler
 
-from tasklight.task import Features
+from tasklight.task import IGNORE_INDEX, Features
+
+
+def is_labels(key: str) -> bool:
+    """Per-position labels: padded with IGNORE_INDEX, outside the token budget."""
+    return key == "labels" or key.endswith("_labels")
+
+
+def _is_tokens(key: str, value: object) -> bool:
+    return isinstance(value, list) and not key.startswith("_") and not is_labels(key)
 
 
 def row_cost(features: Features) -> int:
     """Tokens of a row across its sequence fields (source + target, say)."""
-    return sum(len(v) for k, v in features.items() if isinstance(v, list) and not k.startswith("_"))
+    return sum(len(v) for k, v in features.items() if _is_tokens(k, v))
 
 
 def batch_cost(rows: Sequence[Features]) -> int:
@@ -26,9 +41,22 @@ def batch_cost(rows: Sequence[Features]) -> int:
     longest: dict[str, int] = {}
     for row in rows:
         for key, value in row.items():
-            if isinstance(value, list) and not key.startswith("_"):
+            if _is_tokens(key, value):
                 longest[key] = max(longest.get(key, 0), len(value))
     return len(rows) * sum(longest.values())
+
+
+def truncate(row: Features, limit: int) -> bool:
+    """Cut every list of ``row`` longer than ``limit`` to its first ``limit - 1`` items and its
+    last (the end token: "a b c </s>" gives "a b </s>"), in place; True when anything was cut.
+    Lists of one length are cut at the same positions, so per-position labels stay aligned
+    with their tokens. Metadata (``_`` keys) is never cut."""
+    cut = False
+    for key, value in row.items():
+        if isinstance(value, list) and not key.startswith("_") and len(value) > limit:
+            row[key] = value[: limit - 1] + value[-1:]
+            cut = True
+    return cut
 
 
 def budget_batches(rows: Sequence[Features], order: Sequence[int], max_tokens: int) -> list[list[int]]:
@@ -39,11 +67,11 @@ def budget_batches(rows: Sequence[Features], order: Sequence[int], max_tokens: i
     for index in order:
         grown = dict(longest)
         for key, value in rows[index].items():
-            if isinstance(value, list) and not key.startswith("_"):
+            if _is_tokens(key, value):
                 grown[key] = max(grown.get(key, 0), len(value))
         if current and (len(current) + 1) * sum(grown.values()) > max_tokens:
             batches.append(current)
-            current, grown = [], {k: len(v) for k, v in rows[index].items() if isinstance(v, list) and not k.startswith("_")}
+            current, grown = [], {k: len(v) for k, v in rows[index].items() if _is_tokens(k, v)}
         current.append(index)
         longest = grown
     if current:
@@ -128,8 +156,9 @@ class TokenBudgetSampler(Sampler[list[int]]):
 
 
 class Collator:
-    """Pads list fields into (B, T) long tensors and gives each its mask; stacks scalars.
-    Fields whose name starts with ``_`` are metadata and ride along as Python lists.
+    """Pads list fields into (B, T) long tensors, with ``pad_id`` (token ids) or IGNORE_INDEX
+    (``labels``, ``*_labels``), and gives each its mask; stacks ints and floats. Fields whose
+    name starts with ``_`` are metadata and ride along as Python lists.
 
     A list field ``key`` comes with ``key_mask`` (B, T) bool, True = a real token: heads
     mask with it, so a vocabulary without a padding token (``pad_id`` None: GPT-2, Llama)
@@ -153,7 +182,7 @@ class Collator:
                 batch[key] = values
             elif isinstance(first, list):
                 width = max(len(v) for v in values)
-                out = torch.full((len(values), width), fill, dtype=torch.long)
+                out = torch.full((len(values), width), IGNORE_INDEX if is_labels(key) else fill, dtype=torch.long)
                 mask = torch.zeros((len(values), width), dtype=torch.bool)
                 for i, v in enumerate(values):
                     out[i, : len(v)] = torch.as_tensor(v, dtype=torch.long)

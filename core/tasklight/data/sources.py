@@ -2,7 +2,12 @@
 
 SOURCE is ``demo``, a file, several line-aligned files joined by commas, a folder
 of split files, or ``hf:NAME[:CONFIG]``. ``data.train|validation|test`` pick a
-split by name inside the folder or give a path of their own.
+split by name inside the folder or give a path of their own, and may take a slice of
+its examples, as Python slices a list: ``val[:1500]``, ``val[1500:]``, ``train.jsonl[-100:]``
+(the one slice syntax; it counts examples: records, line pairs, questions).
+
+A file is read by the task's ``read_files`` (its own layouts), else by the first adapter
+whose suffix it has: the task's own ``Task.adapters`` first, then those every task reads.
 """
 
 from __future__ import annotations
@@ -105,7 +110,7 @@ def _load_paths(
         _check_paths(spec)
         paths = [Path(p) for p in spec.split(",")]
         if len(paths) == 1 and paths[0].is_dir():
-            return _read_split(task, paths[0], "train" if role == "train" else role, role, ctx, adapters, guess=True)
+            return _read_split(task, paths[0], role, role, ctx, adapters, guess=True)
         return Split(role, _read_files(task, paths, ctx, adapters), spec, paths)
 
     for role in SPLITS:
@@ -133,8 +138,14 @@ def _load_paths(
                 f"{folder or base}: no train split found ({'files' if folder else 'splits'}: {', '.join(names) or 'none'}); "
                 "name one with --set data.train=NAME"
             )
+    return _fill_missing(task, splits, ctx, roles)
+
+
+def _fill_missing(task: Task, splits: dict[str, Split], ctx: TaskContext, roles: Sequence[str]) -> dict[str, Split]:
+    """``roles`` of ``splits``, a missing validation split held out of train and a missing
+    test split replaced by the validation examples (the origin says so)."""
     if "validation" not in splits and "train" in splits:
-        splits["train"], splits["validation"] = _hold_out(task, splits["train"], config["data.val_fraction"], ctx)
+        splits["train"], splits["validation"] = _hold_out(task, splits["train"], ctx.config["data.val_fraction"], ctx)
     if "test" not in splits and "validation" in splits:
         held = splits["validation"]
         splits["test"] = Split("test", held.examples, f"{held.origin} (no test split: the validation examples)", held.files)
@@ -187,9 +198,10 @@ def _read_files(task: Task, paths: list[Path], ctx: TaskContext, adapters: Regis
     path = paths[0]
     if path.is_dir():
         raise UserError(f"{path}: is a folder; give it as --data, or name a file")
-    adapter = next((a for _, a in adapters.items() if path.name.lower().endswith(a.suffixes)), None)
+    readable = [*task.adapters, *(a for _, a in adapters.items())]
+    adapter = next((a for a in readable if path.name.lower().endswith(a.suffixes)), None)
     if adapter is None:
-        known = ", ".join(s for _, a in adapters.items() for s in a.suffixes)
+        known = ", ".join(dict.fromkeys(s for a in readable for s in a.suffixes))
         raise UserError(f"{path}: unknown file format for task {task.name!r} (readable: {known})")
     examples = [task.from_record(record, f"{path}:{line}", ctx) for line, record in adapter.read(path)]
     if not examples:
@@ -248,9 +260,4 @@ def _load_hf(task: Task, source: str, ctx: TaskContext, roles: Sequence[str]) ->
             splits[role] = Split(role, examples, f"{source}[{wanted}]")
     if "train" not in splits:
         raise UserError(f"{source}: no train split (splits: {', '.join(names)})")
-    if "validation" not in splits:
-        splits["train"], splits["validation"] = _hold_out(task, splits["train"], ctx.config["data.val_fraction"], ctx)
-    if "test" not in splits:
-        held = splits["validation"]
-        splits["test"] = Split("test", held.examples, f"{held.origin} (no test split: the validation examples)")
-    return {role: splits[role] for role in roles if role in splits}
+    return _fill_missing(task, splits, ctx, roles)

@@ -167,15 +167,18 @@ class Tokenizer:
             raise UserError(f"tokenizer has no token {token!r}")
         return found
 
+    # ---- the public API of tasks (docs/plugins.md, "Tokenizer") -------------------------
     def encode(self, text: str) -> list[int]:
-        """The text's tokens, without special tokens."""
+        """The ids of ``text``, without special tokens (``encode_input`` adds the model's own)."""
         return self.backend.encode(text, add_special_tokens=False).ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """``encode`` of each text, in one call (the tokenizer's threads share the work)."""
         return [e.ids for e in self.backend.encode_batch(list(texts), add_special_tokens=False)]
 
     def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        """Ids and each token's (start, end) character offsets in ``text``."""
+        """Ids and each token's (start, end) character offsets in ``text``. A token's span may
+        include the space before it (SentencePiece-style "▁word"): strip it where it matters."""
         encoding = self.backend.encode(text, add_special_tokens=False)
         return encoding.ids, [tuple(o) for o in encoding.offsets]  # type: ignore[misc]
 
@@ -227,10 +230,20 @@ class Tokenizer:
                 after.append((token_id, type_id))
         return _Layout(before, between, after, types[0], types[1])
 
+    def encode_words(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
+        """Ids of pre-split ``words`` and, for each id, the index of the word it belongs to:
+        the word-to-piece alignment of sequence labelling (label a word on its first piece).
+        With the tokenizer tasklight trains, the ids are those of ``encode(" ".join(words))``.
+        A word that normalises to nothing gets no piece; its index then never occurs."""
+        encoding = self.backend.encode(list(words), is_pretokenized=True, add_special_tokens=False)
+        return encoding.ids, [int(w) for w in encoding.word_ids]  # no special tokens: every id has a word
+
     def decode(self, ids: Sequence[int]) -> str:
+        """Text from ids; special tokens are left out and the spacing restored."""
         return self.backend.decode(list(ids), skip_special_tokens=True)
 
     def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
+        """``decode`` of each id list, in one call."""
         return self.backend.decode_batch([list(ids) for ids in batch], skip_special_tokens=True)
 
 

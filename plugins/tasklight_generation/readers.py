@@ -1,11 +1,10 @@
-"""Plain text and JSONL for language modelling, contiguous splits, folder layouts.
+"""Plain text and JSONL for language modelling, and folder layouts.
 
 A language model is evaluated on text that follows its training text, never on
 random pieces of it: where a corpus has no validation split, the validation text
 is the *end* of the training text (nanoGPT's tinyshakespeare: the first 90% of
-``input.txt`` trains, the last 10% validates and tests). A contiguous slice is
-written ``PATH@START:END%`` (``input.txt@0:90%``): characters of a plain-text
-file, records of a JSONL file.
+``input.txt`` trains, the last 10% validates and tests). ``GenerationTask.hold_out``
+makes that cut; the layouts here only say which file holds which split.
 """
 
 from __future__ import annotations
@@ -24,30 +23,16 @@ ROLE_WORDS = {
     "validation": ("valid", "validation", "val", "dev"),
     "test": ("test", "testing"),
 }
-_SLICE = re.compile(r"^(?P<path>.+)@(?P<start>\d+(?:\.\d+)?)%?:(?P<end>\d+(?:\.\d+)?)%$")
 
 
 def percent(value: float) -> str:
-    """90.00000000000001 -> '90' (how slices are written)."""
+    """90.00000000000001 -> '90': a percentage rounded as it is written."""
     return f"{round(value, 6):g}"
 
 
 def cut(n: int, pct: float) -> int:
     """The index ``pct`` percent of the way into ``n`` items (nanoGPT's ``int(n * 0.9)``)."""
     return int(n * pct / 100)
-
-
-def parse_spec(path: Path) -> tuple[Path, tuple[float, float] | None]:
-    """``input.txt@0:90%`` -> (input.txt, (0.0, 90.0)); a path that exists as written is itself."""
-    if path.exists():
-        return path, None
-    match = _SLICE.match(str(path))
-    if match is None:
-        return path, None
-    start, end = float(match["start"]), float(match["end"])
-    if not 0 <= start < end <= 100:
-        raise tasklight.UserError(f"{path}: a slice is @START:END% with 0 <= START < END <= 100")
-    return Path(match["path"]), (start, end)
 
 
 def kind(path: Path) -> str | None:
@@ -59,18 +44,14 @@ def kind(path: Path) -> str | None:
     return None
 
 
-def read_plain(path: Path, piece: tuple[float, float] | None) -> str:
+def read_plain(path: Path) -> str:
     text = tasklight.read_text(path)
     if not text.strip():
         raise tasklight.UserError(f"{path}: the file is empty")
-    if piece is not None:
-        text = text[cut(len(text), piece[0]) : cut(len(text), piece[1])]
-        if not text.strip():
-            raise tasklight.UserError(f"{path}@{percent(piece[0])}:{percent(piece[1])}%: the slice holds no text")
     return text
 
 
-def read_jsonl_texts(path: Path, field: str, piece: tuple[float, float] | None) -> list[str]:
+def read_jsonl_texts(path: Path, field: str) -> list[str]:
     texts = []
     for line, record in tasklight.read_jsonl(path):
         value = record.get(field)
@@ -79,10 +60,6 @@ def read_jsonl_texts(path: Path, field: str, piece: tuple[float, float] | None) 
         texts.append(tasklight.Task.field(record, field, f"{path}:{line}"))
     if not texts:
         raise tasklight.UserError(f"{path}: no texts (the file is empty)")
-    if piece is not None:
-        texts = texts[cut(len(texts), piece[0]) : cut(len(texts), piece[1])]
-        if not texts:
-            raise tasklight.UserError(f"{path}@{percent(piece[0])}:{percent(piece[1])}%: the slice holds no records")
     return texts
 
 
@@ -106,15 +83,15 @@ def data_files(folder: Path) -> list[Path]:
     return found
 
 
-def layout(folder: Path, val_fraction: float) -> dict[str, list[Path]] | None:
-    """Each split's files in ``folder``, cutting a missing validation split from the end of
-    the text it follows; None where the folder does not read as one corpus.
+def layout(folder: Path) -> dict[str, list[Path]] | None:
+    """Each split's files in ``folder``; None where the folder does not read as one corpus.
 
     - ``train.*``, ``valid.*``, ``test.*`` (also ``wiki.train.tokens`` ...): as named;
-    - train but no validation: validation is the last ``val_fraction`` of train;
-    - validation but no train (wikitext-2's shared copy): train is the first part of it;
-    - one unnamed file (tinyshakespeare's ``input.txt``): train and validation cut from it.
-    A missing test split is left out: the core then tests on the validation split.
+    - validation but no train (wikitext-2's shared copy): the validation file trains;
+    - one unnamed file (tinyshakespeare's ``input.txt``): it trains.
+    A missing validation split is left out, so the core asks ``GenerationTask.hold_out``
+    for the end of the training text; a missing test split too, so the core tests on
+    the validation split.
     """
     files = data_files(folder)
     roles: dict[str, list[Path]] = {}
@@ -129,15 +106,9 @@ def layout(folder: Path, val_fraction: float) -> dict[str, list[Path]] | None:
         base = roles.get("train") or (unnamed if len(unnamed) == 1 and "train" not in roles else [])
         if len(base) != 1 or kind(base[0]) is None:
             return roles or None
-        source, keep = base[0], 100 * (1 - val_fraction)
+        roles["train"] = base
     elif "train" not in roles:
         if len(roles["validation"]) != 1 or kind(roles["validation"][0]) is None:
             return None
-        source, keep = roles["validation"][0], 100 * (1 - val_fraction)
-    else:
-        return roles
-    if not 0 < keep < 100:
-        raise tasklight.UserError(f"{folder}: data.val_fraction must be between 0 and 1 to cut a validation split from {source.name}")
-    roles["train"] = [Path(f"{source}@0:{percent(keep)}%")]
-    roles["validation"] = [Path(f"{source}@{percent(keep)}:100%")]
+        roles["train"] = roles.pop("validation")
     return roles

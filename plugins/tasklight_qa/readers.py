@@ -1,4 +1,5 @@
-"""QA examples and their readers: SQuAD v1.1/v2.0 JSON, and records from JSONL/CSV/TSV.
+"""QA examples and their readers: SQuAD v1.1/v2.0 JSON (through ``tasklight.read_squad``),
+and records from JSONL/CSV/TSV.
 
 Every answer is checked against its context (``context[start:start+len(text)] ==
 text``); a mismatch is a UserError naming the file and the question id.
@@ -6,7 +7,6 @@ text``); a mismatch is a UserError naming the file and the question id.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,52 +128,15 @@ def from_record(record: Mapping[str, Any], where: str, fields: Mapping[str, str]
     return Question(question.strip(), context, check_answers(answers, context, where, qid), qid)
 
 
-def is_squad(data: Any) -> bool:
-    """SQuAD's nested shape: {"data": [{"paragraphs": [...]}, ...]}."""
-    if not isinstance(data, dict) or not isinstance(data.get("data"), list) or not data["data"]:
-        return False
-    first = data["data"][0]
-    return isinstance(first, dict) and "paragraphs" in first
-
-
-def load_json(path: Path) -> Any:
-    text = tasklight.read_text(path)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise tasklight.UserError(f"{path}:{err.lineno}: malformed JSON ({err.msg})") from None
-
-
-def read_squad(path: Path, data: dict[str, Any]) -> list[Question]:
-    """Every question of a SQuAD v1.1 / v2.0 file, in file order."""
-    questions: list[Question] = []
-    for a, article in enumerate(data["data"], 1):
-        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
-        if not isinstance(paragraphs, list):
-            raise tasklight.UserError(f"{path}: article {a} has no list 'paragraphs'")
-        for p, paragraph in enumerate(paragraphs, 1):
-            where = f"{path}: article {a}, paragraph {p}"
-            if not isinstance(paragraph, dict):
-                raise tasklight.UserError(f"{where}: not an object")
-            context = paragraph.get("context")
-            if not isinstance(context, str) or not context.strip():
-                raise tasklight.UserError(f"{where}: missing or empty 'context'")
-            qas = paragraph.get("qas")
-            if not isinstance(qas, list):
-                raise tasklight.UserError(f"{where}: missing list 'qas'")
-            for q, qa in enumerate(qas, 1):
-                if not isinstance(qa, dict):
-                    raise tasklight.UserError(f"{where}: question {q} is not an object")
-                qid = str(qa.get("id", "") or f"{a}.{p}.{q}")
-                named = f"{path}: question id {qid!r}"
-                question = qa.get("question")
-                if not isinstance(question, str) or not question.strip():
-                    raise tasklight.UserError(f"{named}: missing or empty 'question'")
-                if qa.get("is_impossible") is True:
-                    answers: list[Answer] = []
-                else:
-                    if "answers" not in qa:
-                        raise tasklight.UserError(f"{named}: missing 'answers'")
-                    answers = parse_answers(qa["answers"], str(path), qid)
-                questions.append(Question(question.strip(), context, check_answers(answers, context, str(path), qid), qid))
+def read_squad(path: Path, data: Any = None) -> list[Question] | None:
+    """Every question of a SQuAD v1.1 / v2.0 file (``tasklight.read_squad``), its answers
+    checked against the context; None when the file is JSON of another shape."""
+    records = tasklight.read_squad(path, data)
+    if records is None:
+        return None
+    questions = []
+    for record in records:
+        qid = record["id"]
+        answers = parse_answers(record["answers"], str(path), qid)
+        questions.append(Question(record["question"].strip(), record["context"], check_answers(answers, record["context"], str(path), qid), qid))
     return questions
