@@ -27,8 +27,13 @@ def is_labels(key: str) -> bool:
     return key == "labels" or key.endswith("_labels")
 
 
+def is_types(key: str) -> bool:
+    """Token types (segments) of another field's ids: padded with 0, outside the token budget."""
+    return key.endswith("_types")
+
+
 def _is_tokens(key: str, value: object) -> bool:
-    return isinstance(value, list) and not key.startswith("_") and not is_labels(key)
+    return isinstance(value, list) and not key.startswith("_") and not is_labels(key) and not is_types(key)
 
 
 def row_cost(features: Features) -> int:
@@ -182,7 +187,8 @@ class Collator:
                 batch[key] = values
             elif isinstance(first, list):
                 width = max(len(v) for v in values)
-                out = torch.full((len(values), width), IGNORE_INDEX if is_labels(key) else fill, dtype=torch.long)
+                value = IGNORE_INDEX if is_labels(key) else 0 if is_types(key) else fill
+                out = torch.full((len(values), width), value, dtype=torch.long)
                 mask = torch.zeros((len(values), width), dtype=torch.bool)
                 for i, v in enumerate(values):
                     out[i, : len(v)] = torch.as_tensor(v, dtype=torch.long)
