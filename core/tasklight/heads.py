@@ -49,6 +49,7 @@ class PredictContext:
     pad_id: int | None
     decoding: Decoding
     generator: torch.Generator | None = None
+    decoder_start_id: int | None = None  # the first token a decoder reads (Tokenizer.decoder_start_id)
 
 
 def real_tokens(batch: dict[str, Any], key: str, model: Transformer) -> Tensor:
@@ -129,8 +130,10 @@ def lm_loss(model: Transformer, hidden: Tensor, targets: Tensor, label_smoothing
 
 
 class Seq2SeqHead(Head):
-    """Sequence to sequence with the tied LM head. Batch: ``src`` (B,S), ``tgt`` (B,T)
-    where ``tgt`` is BOS + target + EOS. Predicts generated token ids per row."""
+    """Sequence to sequence with the backbone's LM head. Batch: ``src`` (B,S), ``tgt`` (B,T)
+    where ``tgt`` is the decoder start + target + EOS (``tokenizer.decoder_start_id`` +
+    ``tokenizer.encode_input(target).ids``). Predicts generated token ids per row, starting
+    from ``PredictContext.decoder_start_id``."""
 
     def __init__(self, label_smoothing: float = 0.1) -> None:
         super().__init__()
@@ -153,9 +156,10 @@ class Seq2SeqHead(Head):
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[list[int]]:
         src = batch["src"]
         d = ctx.decoding
-        if ctx.bos_id is None or ctx.eos_id is None:
-            raise ValueError("sequence-to-sequence decoding needs the tokenizer's start and end tokens")
-        prefix = torch.full((src.size(0), 1), ctx.bos_id, dtype=torch.long, device=src.device)
+        start = ctx.decoder_start_id if ctx.decoder_start_id is not None else ctx.bos_id
+        if start is None or ctx.eos_id is None:
+            raise ValueError("sequence-to-sequence decoding needs the tokenizer's decoder start and end tokens")
+        prefix = torch.full((src.size(0), 1), start, dtype=torch.long, device=src.device)
         return generate(
             model,
             prefix,

@@ -32,7 +32,8 @@ def bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def export(run: Path, out: Path) -> None:
     result = CliRunner().invoke(cli, ["export", "--run", str(run), "--format", "hf", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"Wrote {out} (README.md, config.json, model.safetensors,")
+    assert result.output.startswith(f"Wrote {out} (README.md, config.json, ")
+    assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= {p.name for p in out.iterdir()}
 
 
 def test_a_qa_run_exports_as_for_question_answering_with_the_same_logits(bert: Path, tmp_path: Path) -> None:
@@ -116,3 +117,56 @@ def test_export_refuses_a_directory_that_holds_files(bert: Path, translation_run
     result = CliRunner().invoke(cli, ["export", "--run", str(translation_run), "--out", str(out)])
     assert result.exit_code == 2 and result.output.strip() == f"Error: {out}: not empty; export writes into a new or empty directory"
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_a_translation_run_from_bart_exports_as_a_seq2seq_lm_with_its_decoding(tmp_path: Path) -> None:
+    from tests.tiny_checkpoints import write_bart
+
+    bart = write_bart(tmp_path / "bart")
+    run = tmp_path / "translation"
+    tasklight.run("translation", init=bart, out=run, max_steps=2, quiet=True,
+                  set={**QUICK, "data.limit_test": 4, "decoding.beam_size": 2})
+    export(run, tmp_path / "hf")
+    loaded = load_run(run, accelerator="cpu")
+    tokenizer = loaded.tokenizer
+    # BART's conventions, from its tokenizer and config: <s> a </s>, and a decoder that starts from </s>.
+    row = loaded.task.encode(loaded.task.parse_input("one two", "input", loaded.ctx), tokenizer, loaded.ctx, train=True)[0]
+    assert row["src"] == [0, *tokenizer.encode("one two"), 2] and row["tgt"][:2] == [2, 0]
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == "BartForConditionalGeneration"
+    texts = ["one two three", "four"]
+    encoded = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")(texts, padding=True, return_tensors="pt")
+    batch = Collator(tokenizer.pad_id)([(i, {"src": tokenizer.encode_input(t).ids}) for i, t in enumerate(texts)])
+    assert torch.equal(encoded["input_ids"], batch["src"])
+    target = torch.tensor([[2, 0, 5, 6, 7], [2, 0, 8, 9, 10]])
+    model = loaded.system.model
+    with torch.no_grad():
+        ours = model.lm_logits(model.decode(target, model.encode(batch["src"], batch["src_mask"]), batch["src_mask"]))
+        theirs = hf(**encoded, decoder_input_ids=target).logits
+    assert float((ours - theirs).abs().max()) <= 1e-5
+    generation = json.loads((tmp_path / "hf" / "generation_config.json").read_text())
+    assert {k: generation[k] for k in ("decoder_start_token_id", "eos_token_id", "num_beams", "do_sample")} == {
+        "decoder_start_token_id": 2, "eos_token_id": 2, "num_beams": 2, "do_sample": False}
+    transformers.GenerationConfig.from_pretrained(tmp_path / "hf")  # transformers reads it
+
+
+def test_a_generation_run_from_gpt2_continues_with_its_own_head_and_exports_as_a_causal_lm(tmp_path: Path) -> None:
+    from tests.tiny_checkpoints import write_gpt2
+
+    gpt2 = write_gpt2(tmp_path / "gpt2")
+    run = tmp_path / "generation"
+    tasklight.run("generation", init=gpt2, out=run, max_steps=2, quiet=True, set={**QUICK, "decoding.max_new_tokens": 4})
+    loaded = load_run(run, accelerator="cpu")
+    assert loaded.tokenizer.pad_id is None and loaded.system.model.config.pad_id is None  # none invented
+    assert loaded.tokenizer.vocab_size == json.loads((gpt2 / "config.json").read_text())["vocab_size"]
+    assert "continuation" in tasklight.load(run).predict("the book was")
+    export(run, tmp_path / "hf")
+    hf = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == "GPT2LMHeadModel"
+    ids = torch.tensor([loaded.tokenizer.encode("the book was written by ann")])
+    assert transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")("the book was written by ann")["input_ids"] == ids[0].tolist()
+    with torch.no_grad():
+        ours = loaded.system.model.lm_logits(loaded.system.model.decode(ids))
+        theirs = hf(input_ids=ids).logits
+    assert float((ours - theirs).abs().max()) <= 1e-5
+    assert json.loads((tmp_path / "hf" / "generation_config.json").read_text())["max_new_tokens"] == 4

@@ -108,7 +108,8 @@ def test_a_family_without_padding_gets_no_pad_token(tmp_path: Path) -> None:
 
 def test_a_trained_tokenizer_keeps_its_layout_and_the_roles_survive_a_save(tmp_path: Path) -> None:
     trained = Tokenizer.train(["the cat sat on the mat"] * 20, 60)
-    assert not trained.pretrained
+    assert not trained.pretrained and trained.decoder_start_id == trained.bos_id
+    assert trained.encode_input("cat").ids == [*trained.encode("cat"), trained.eos_id]
     assert trained.encode_input("cat", "mat").ids == [trained.bos_id, *trained.encode("cat"), trained.sep_id,
                                                       *trained.encode("mat"), trained.eos_id]
     trained.save(tmp_path / "tokenizer.json")

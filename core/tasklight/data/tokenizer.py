@@ -3,7 +3,8 @@ training text, or a pretrained checkpoint's own tokenizer, used unchanged.
 
 A trained tokenizer is SentencePiece-style BPE over a Metaspace pre-tokenizer, so decoding
 gives back the original spacing (detokenized text for sacreBLEU and users); its special
-tokens are ``SPECIALS`` and its inputs are laid out ``<s> a </s>`` and ``<s> a <sep> b </s>``.
+tokens are ``SPECIALS``, its inputs are laid out ``a </s>`` and ``<s> a <sep> b </s>`` (the
+layouts tasklight's tasks have always used), and a decoder starts from ``<s>``.
 A checkpoint's tokenizer (``tokenizer.json`` beside ``tokenizer_config.json`` or
 ``special_tokens_map.json``) keeps its vocabulary, its special tokens, named by role from
 those files, and its own input layout (``[CLS] a [SEP] b [SEP]``, ``<s> a </s></s> b </s>``),
@@ -43,6 +44,9 @@ HF_ROLE_KEYS: dict[str, tuple[str, ...]] = {
 # The files beside a checkpoint's tokenizer.json that name its special tokens; a run
 # directory keeps copies, so the run and its export read the same roles.
 HF_TOKENIZER_FILES: tuple[str, ...] = ("tokenizer_config.json", "special_tokens_map.json")
+# Where a checkpoint's first decoder input is named (BART's </s>, Marian's pad); a run
+# directory keeps it in a generation_config.json of its own.
+GENERATION_FILE = "generation_config.json"
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ class Tokenizer:
             roles = TRAINED_ROLES
             if backend.post_processor is None:
                 backend.post_processor = processors.TemplateProcessing(
-                    single=f"{BOS} $A {EOS}", pair=f"{BOS} $A {SEP} $B:1 {EOS}:1",
+                    single=f"$A {EOS}", pair=f"{BOS} $A {SEP} $B:1 {EOS}:1",
                     special_tokens=[(t, backend.token_to_id(t)) for t in (BOS, EOS, SEP)],
                 )
         self.roles: dict[str, str | None] = {role: roles.get(role) for role in ROLES}
@@ -103,6 +107,10 @@ class Tokenizer:
         self.eos_id: int | None = ids["end"]
         self.sep_id: int | None = ids["sep"]
         self.mask_id: int | None = ids["mask"]
+        # The first token a decoder reads (a sequence-to-sequence target starts with it):
+        # <s> for a tokenizer trained here, the checkpoint's decoder_start_token_id otherwise.
+        start = self.files.get(GENERATION_FILE, {}).get("decoder_start_token_id")
+        self.decoder_start_id: int | None = start if isinstance(start, int) else None if self.pretrained else self.bos_id
         self._single = self._layout(pair=False)
         self._pair = self._layout(pair=True)
 
@@ -131,8 +139,9 @@ class Tokenizer:
         except Exception as err:  # tokenizers raises a bare Exception on bad JSON
             raise UserError(f"{path}: not a readable tokenizer.json ({err})") from None
         files = _read_tokenizer_files(path.parent)
+        named = any(name in files for name in HF_TOKENIZER_FILES)
         try:
-            return cls(backend, _roles_of(files, path.parent) if files else None, files)
+            return cls(backend, _roles_of(files, path.parent) if named else None, files if named else {})
         except UserError as err:
             raise UserError(f"{path}: {err}") from None
 
@@ -147,9 +156,15 @@ class Tokenizer:
                 f"{directory}: no tokenizer.json; tasklight uses a checkpoint's own tokenizer, "
                 "in the Hugging Face tokenizers format"
             )
-        if not _read_tokenizer_files(directory):
+        files = _read_tokenizer_files(directory)
+        if not any(name in files for name in HF_TOKENIZER_FILES):
             raise UserError(f"{directory}: neither {' nor '.join(HF_TOKENIZER_FILES)}, which name the tokenizer's special tokens")
-        return cls.load(path)
+        tokenizer = cls.load(path)
+        start = _decoder_start(directory)
+        if start is not None:
+            tokenizer.files[GENERATION_FILE] = {"decoder_start_token_id": start}
+            tokenizer.decoder_start_id = start
+        return tokenizer
 
     def save(self, path: Path) -> None:
         """``tokenizer.json`` at ``path``; a checkpoint's files that name its special tokens beside it."""
@@ -247,9 +262,23 @@ class Tokenizer:
         return self.backend.decode_batch([list(ids) for ids in batch], skip_special_tokens=True)
 
 
+def _decoder_start(directory: Path) -> int | None:
+    """A checkpoint's decoder_start_token_id: generation_config.json's, else config.json's."""
+    for name in (GENERATION_FILE, "config.json"):
+        path = directory / name
+        if path.is_file():
+            try:
+                value = json.loads(path.read_text(encoding="utf-8")).get("decoder_start_token_id")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    return None
+
+
 def _read_tokenizer_files(directory: Path) -> dict[str, Any]:
     files: dict[str, Any] = {}
-    for name in HF_TOKENIZER_FILES:
+    for name in (*HF_TOKENIZER_FILES, GENERATION_FILE):
         path = directory / name
         if path.is_file():
             try:
