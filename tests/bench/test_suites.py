@@ -50,11 +50,23 @@ def test_cpu_real_covers_the_sources_table_within_an_hour():
     assert {e.task for e in suite.entries} == BUILTIN_TASKS
 
 
-def test_cpu_real_data_paths_exist(monkeypatch):
+def test_cpu_pretrained_fine_tunes_minilm_on_the_intent_and_qa_sets_of_cpu_real():
+    suite = load_suite("cpu-pretrained")
+    real = {e.name: e for e in load_suite("cpu-real").entries}
+    for entry in suite.entries:
+        assert "model.init=../shared/models/all-MiniLM-L6-v2" in entry.overrides
+        scratch = real[entry.name.removesuffix("-minilm")]
+        assert (entry.task, entry.data) == (scratch.task, scratch.data)
+    minutes = [int(budget_text({"max_time": e.max_time}).split()[0]) for e in suite.entries]
+    assert sum(minutes) <= 50
+
+
+@pytest.mark.parametrize("name", ["cpu-real", "cpu-pretrained"])
+def test_cpu_real_data_paths_exist(monkeypatch, name):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"needs {SHARED_DATA} (the shared benchmark data is not beside this checkout)")
     monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the suite's paths are relative to the repository root
-    for entry in load_suite("cpu-real").entries:
+    for entry in load_suite(name).entries:
         paths = entry.data_paths()
         assert paths, entry.name
         for path in paths:
