@@ -170,3 +170,25 @@ def test_a_generation_run_from_gpt2_continues_with_its_own_head_and_exports_as_a
         theirs = hf(input_ids=ids).logits
     assert float((ours - theirs).abs().max()) <= 1e-5
     assert json.loads((tmp_path / "hf" / "generation_config.json").read_text())["max_new_tokens"] == 4
+
+
+def test_the_token_classification_head_is_bert_for_token_classification(bert: Path, tmp_path: Path) -> None:
+    """The token scaffold's head, over a pretrained BERT, in transformers' token-classification class."""
+    from tasklight.checkpoints import load_hf, save_hf
+    from tasklight.export import architecture_of, families
+
+    model = load_hf(bert).model
+    torch.manual_seed(0)
+    head = tasklight.TokenClassificationHead(model.config.d_model, 5).eval()
+    exported = head.to_hf("bert")
+    assert exported.kind == "token-classification"
+    save_hf(model, tmp_path / "hf", "bert", {"num_labels": 5, **exported.config}, exported.weights,
+            architecture_of(families()["bert"], exported.kind))
+    hf = transformers.AutoModelForTokenClassification.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == "BertForTokenClassification"
+    batch = Collator(0)([(0, {"input": [2, 7, 8, 9, 3]}), (1, {"input": [2, 10, 3]})])
+    with torch.no_grad():
+        ours = head.logits(model, batch)
+        theirs = hf(input_ids=batch["input"], attention_mask=batch["input_mask"].long()).logits
+    real = batch["input_mask"]
+    assert float((ours - theirs)[real].abs().max()) <= 1e-5
