@@ -178,3 +178,10 @@ def test_fine_tuning_defaults_apply_under_explicit_settings() -> None:
     assert (tuned["trainer.lr"], tuned["trainer.warmup_steps"], tuned["trainer.schedule"]) == (1e-4, 100, "auto")
     mine = resolve_config(task, "../data.json", overrides=["trainer.lr=3e-5"], cli={"model.init": "some/checkpoint"})
     assert mine["trainer.lr"] == 3e-5 and "trainer.lr" in mine.explicit and "trainer.warmup_steps" not in mine.explicit
+
+
+def test_a_run_from_a_checkpoint_resumes_with_the_same_init(bert: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    tasklight.run("intent", init=bert, out=out, max_steps=2, quiet=True, set=QUICK)
+    record = tasklight.run("intent", init=str(bert), out=out, max_steps=4, resume=True, quiet=True, set=QUICK)
+    assert record["training"]["steps"] == 4 and record["model"]["init"]["source"] == str(bert)
