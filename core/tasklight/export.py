@@ -94,7 +94,7 @@ def export_run(run_dir: Path, out: Path, fmt: str = "hf") -> Path:
     family = family_for(model.config, init)
     head = loaded.system.head.to_hf(family.model_type)
     base = dict((init or {}).get("config") or {})
-    base.update(_token_ids(loaded.tokenizer, model.config, head))
+    base.update(_token_ids(loaded.tokenizer, model.config))
     base.update(head.config)
     labels = getattr(loaded.system.head, "labels", None)
     if head.kind in ("sequence-classification", "token-classification") and isinstance(labels, list):
@@ -108,7 +108,7 @@ def export_run(run_dir: Path, out: Path, fmt: str = "hf") -> Path:
     return out
 
 
-def _token_ids(tokenizer: Tokenizer, config: TransformerConfig, head: HFHead) -> dict[str, Any]:
+def _token_ids(tokenizer: Tokenizer, config: TransformerConfig) -> dict[str, Any]:
     ids: dict[str, Any] = {"pad_token_id": config.pad_id}
     if tokenizer.bos_id is not None:
         ids["bos_token_id"] = tokenizer.bos_id

@@ -192,3 +192,20 @@ def test_the_token_classification_head_is_bert_for_token_classification(bert: Pa
         theirs = hf(input_ids=batch["input"], attention_mask=batch["input_mask"].long()).logits
     real = batch["input_mask"]
     assert float((ours - theirs)[real].abs().max()) <= 1e-5
+
+
+def test_a_decoder_trained_from_scratch_matches_gpt2_and_exports(tmp_path: Path) -> None:
+    run = tmp_path / "generation"
+    tasklight.run("generation", out=run, max_steps=2, quiet=True,
+                  set={**QUICK, "model.preset": "tiny", "tokenizer.vocab_size": 300})
+    export(run, tmp_path / "hf")
+    loaded = load_run(run, accelerator="cpu")
+    hf = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == "GPT2LMHeadModel"
+    ids = torch.tensor([[loaded.tokenizer.bos_id, *loaded.tokenizer.encode("the cat sat on the mat")]])
+    with torch.no_grad():
+        assert float((loaded.system.model.lm_logits(loaded.system.model.decode(ids)) - hf(input_ids=ids).logits).abs().max()) <= 1e-5
+    # AutoTokenizer reads the tokenizer trained here with its special tokens and layout.
+    assert transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")("the cat sat")["input_ids"] == \
+        loaded.tokenizer.encode_input("the cat sat").ids
+    assert "license" not in (tmp_path / "hf" / "README.md").read_text()
