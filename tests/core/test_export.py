@@ -209,3 +209,28 @@ def test_a_decoder_trained_from_scratch_matches_gpt2_and_exports(tmp_path: Path)
     assert transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")("the cat sat")["input_ids"] == \
         loaded.tokenizer.encode_input("the cat sat").ids
     assert "license" not in (tmp_path / "hf" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("family", ["bert", "roberta"])
+def test_the_pooler_classification_head_is_the_familys_sequence_classification_class(family: str, tmp_path: Path) -> None:
+    from tasklight.checkpoints import load_hf, save_hf
+    from tasklight.export import architecture_of, families
+
+    torch.manual_seed(0)
+    config_class = {"bert": transformers.BertConfig, "roberta": transformers.RobertaConfig}[family]
+    sizes = dict(vocab_size=60, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                 max_position_embeddings=40)
+    transformers.AutoModel.from_config(config_class(**sizes)).save_pretrained(tmp_path / "base")
+    model = load_hf(tmp_path / "base").model
+    head = tasklight.ClassificationHead(16, 3, pooling="pooler").eval()
+    exported = head.to_hf(family)
+    save_hf(model, tmp_path / "hf", family, exported.config, exported.weights,
+            architecture_of(families()[family], exported.kind))
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == f"{'Bert' if family == 'bert' else 'Roberta'}ForSequenceClassification"
+    pad = model.config.pad_id
+    batch = Collator(pad)([(0, {"input": [5, 7, 8, 9, 6]}), (1, {"input": [5, 10, 6]})])
+    with torch.no_grad():
+        ours = head.logits(model, batch)
+        theirs = hf(input_ids=batch["input"], attention_mask=batch["input_mask"].long()).logits
+    assert float((ours - theirs).abs().max()) <= 1e-5
