@@ -185,3 +185,19 @@ def test_a_run_from_a_checkpoint_resumes_with_the_same_init(bert: Path, tmp_path
     tasklight.run("intent", init=bert, out=out, max_steps=2, quiet=True, set=QUICK)
     record = tasklight.run("intent", init=str(bert), out=out, max_steps=4, resume=True, quiet=True, set=QUICK)
     assert record["training"]["steps"] == 4 and record["model"]["init"]["source"] == str(bert)
+
+
+def test_an_encoder_decoder_checkpoint_serves_an_encoder_only_task_through_its_encoder(tmp_path: Path) -> None:
+    from tests.tiny_checkpoints import write_bart
+
+    bart = write_bart(tmp_path / "bart")
+    out = tmp_path / "intent"
+    record = tasklight.run("intent", init=bart, out=out, max_steps=1, quiet=True, set={**QUICK, "trainer.lr": 0.0})
+    assert (record["model"]["shape"], record["model"]["decoder_layers"]) == ("encoder-only", 0)
+    state = read_checkpoint(out / "checkpoints" / "last.ckpt")["state_dict"]
+    encoder = {k: v for k, v in load_hf(bart).model.state_dict().items() if k.startswith(("embed.", "encoder."))}
+    assert all(torch.equal(state[f"model.{k}"], v) for k, v in encoder.items())
+    assert not any(k.startswith("model.decoder.") for k in state)
+    assert _fails(["generation", "--init", str(bart)], tmp_path / "x") == (
+        f"Error: --init {bart}: a bart checkpoint is encoder-decoder; it serves encoder-decoder and encoder-only "
+        "tasks (intent, qa, summarization, translation), and generation is decoder-only")
