@@ -38,6 +38,10 @@ _LAZY = {
     "check_loss": "tasklight.heads",
     "Decoding": "tasklight.heads",
     "PredictContext": "tasklight.heads",
+    "real_tokens": "tasklight.heads",
+    "HFHead": "tasklight.heads",
+    "encode_input": "tasklight.heads",
+    "ModelInput": "tasklight.data.tokenizer",
     "Tokenizer": "tasklight.data.tokenizer",
     "TransformerConfig": "tasklight.model",
     "Transformer": "tasklight.model",
@@ -61,11 +65,11 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tasklight.api import Model, load, run
-    from tasklight.data.tokenizer import Tokenizer
+    from tasklight.data.tokenizer import ModelInput, Tokenizer
     from tasklight.formats import aligned_splits, load_json, read_jsonl, read_lines, read_parallel, read_squad, read_text
     from tasklight.heads import (
         CausalLMHead, ClassificationHead, Decoding, Head, PredictContext, Seq2SeqHead, SpanHead, TokenClassificationHead,
-        check_loss,
+        HFHead, check_loss, encode_input, real_tokens,
     )
     from tasklight.model import Transformer, TransformerConfig, generate
 

@@ -17,7 +17,7 @@ task's fields) and returns the objects ``platform predict`` prints.
 
 ``run`` mirrors ``platform run``: keyword arguments are its options with ``_`` for
 ``-`` (``max_steps=``, ``max_time=``, ``seed=``, ``out=``, ``overwrite=``, ``quiet=``,
-``accelerator=`` ...; ``config=`` for ``--config``), and ``set=`` is a mapping of
+``accelerator=``, ``init=`` (a checkpoint directory or ``"hf:ORG/NAME"``) ...; ``config=`` for ``--config``), and ``set=`` is a mapping of
 ``--set`` keys to values: ``set={"trainer.lr": 5e-4, "model.preset": "tiny"}``, given to
 the config as typed values (a value of the wrong type is a ``UserError`` naming its key).
 

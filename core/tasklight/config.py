@@ -35,11 +35,13 @@ POSITIVE: tuple[str, ...] = (
     "trainer.val_check_interval", "trainer.checkpoint_every_n_steps", "trainer.log_every_n_steps",
 )
 NON_NEGATIVE: tuple[str, ...] = (
-    "trainer.lr", "trainer.warmup_steps", "trainer.weight_decay", "trainer.label_smoothing",
+    "trainer.lr", "trainer.head_lr", "trainer.warmup_steps", "trainer.weight_decay", "trainer.label_smoothing",
     "trainer.gradient_clip_val", "data.val_fraction", "data.val_metric_examples", "data.limit_train",
     "data.limit_test", "decoding.top_k", "decoding.temperature", "trainer.threads",
 )
 MODEL_POSITIVE = ("d_model", "n_heads", "d_ff", "max_positions")
+# [model] keys that are not the preset's sizes: where the weights start, what stays frozen.
+MODEL_SETTINGS: tuple[str, ...] = ("preset", "init", "freeze")
 
 
 def default_file() -> Path:
@@ -71,9 +73,15 @@ def flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 class Config(Mapping[str, Any]):
     """The resolved configuration of one run: flat dotted keys -> typed values."""
 
-    def __init__(self, values: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(
+        self, values: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]], explicit: Iterable[str] = ()
+    ) -> None:
         self._values = dict(values)
         self.presets = {k: dict(v) for k, v in presets.items()}
+        # Keys the user set for this run (--set, set=, the launcher's flags), as opposed to
+        # defaults and config files: a checkpoint's config.json wins over a default size, and
+        # contradicting an explicit one is an error.
+        self.explicit = frozenset(explicit)
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -92,13 +100,13 @@ class Config(Mapping[str, Any]):
     def model_fields(self) -> dict[str, Any]:
         """The model preset with any ``model.*`` overrides applied."""
         fields = dict(self.presets[self["model.preset"]])
-        fields.update({k: v for k, v in self.section("model").items() if k != "preset"})
+        fields.update({k: v for k, v in self.section("model").items() if k not in MODEL_SETTINGS})
         return fields
 
     def replace(self, **changes: Any) -> Config:
         values = dict(self._values)
         values.update({k.replace("__", "."): v for k, v in changes.items()})
-        return Config(values, self.presets)
+        return Config(values, self.presets, self.explicit)
 
     def to_toml(self) -> str:
         """The config as TOML (``platform run --config`` of a later version can read it)."""
@@ -151,15 +159,17 @@ def resolve_config(
     """
     files = list(files)
 
-    def resolve(demo: bool) -> Config:
+    def resolve(demo: bool, pretrained: bool = False) -> Config:
         return load_config(
-            task.name, task.settings, demo=demo, defaults=task_defaults(task, demo),
+            task.name, task.settings, demo=demo, pretrained=pretrained, defaults=task_defaults(task, demo),
             overrides=overrides, settings=settings, cli=cli, files=files,
         )
 
     config = resolve(is_demo(data))
     if is_demo(data) and not is_demo(data, config):
         config = resolve(demo=False)  # data.train=FILE: real data, so the demo's settings do not apply
+    if config["model.init"]:
+        config = resolve(is_demo(data, config), pretrained=True)  # fine-tuning defaults: [pretrained]
     return config
 
 
@@ -184,18 +194,21 @@ def load_config(
     task_settings: Mapping[str, Any],
     *,
     demo: bool,
+    pretrained: bool = False,
     defaults: Iterable[tuple[Mapping[str, Any], str]] = (),
     overrides: Iterable[str] = (),
     settings: Mapping[str, Any] | None = None,
     cli: Mapping[str, Any] | None = None,
     files: Iterable[Path] = (),
 ) -> Config:
-    """Resolve the config of a run of ``task_name`` (``resolve_config`` picks ``demo``).
+    """Resolve the config of a run of ``task_name`` (``resolve_config`` picks ``demo`` and
+    ``pretrained``).
 
     Order, later wins: shipped platform.toml, ``task_settings`` (``Task.settings``), the
-    task's ``defaults`` layers (``task_defaults``), ./platform.toml (if any) and extra
-    ``files``, each with its own ``[tasks.NAME]`` tables, ``--set`` overrides (texts, then
-    typed ``settings``), then the launcher's own flags (``cli``).
+    task's ``defaults`` layers (``task_defaults``), the shipped ``[pretrained]`` table when
+    the backbone starts from a checkpoint, ./platform.toml (if any) and extra ``files``,
+    each with its own ``[tasks.NAME]`` tables, ``--set`` overrides (texts, then typed
+    ``settings``), then the launcher's own flags (``cli``).
     """
     raw = read_toml(default_file())
     sources: list[Path] = []
@@ -216,9 +229,11 @@ def load_config(
             schema.setdefault(f"model.{key}", value)
     schema.update(task_settings)
 
-    # model.* keys stand for the preset's fields: only those set on purpose (model.preset, or
-    # a task's own default such as "model.dropout": 0.0) are values of their own.
-    values = {k: v for k, v in schema.items() if not (k.startswith("model.") and k != "model.preset" and k not in task_settings)}
+    # The preset's fields (model.d_model ...) resolve through model_fields(): only those set on
+    # purpose (a task's own default such as "model.dropout": 0.0, a --set) are values of their own.
+    sizes = {f"model.{key}" for fields in presets.values() for key in fields}
+    values = {k: v for k, v in schema.items() if k not in sizes or k in task_settings}
+    explicit: set[str] = set()
 
     def apply(items: Mapping[str, Any], origin: str) -> None:
         for key, value in items.items():
@@ -226,6 +241,8 @@ def load_config(
 
     for items, origin in defaults:
         apply(items, origin)
+    if pretrained:
+        apply(raw.get("pretrained", {}), f"{default_file()} [pretrained]")
     for layer, path in zip(layers, sources):
         apply(_body(layer), str(path))
         for items, origin in _task_tables(layer, path, task_name, demo):
@@ -236,19 +253,23 @@ def load_config(
             raise UserError(f"--set expects key=value, got {item!r}")
         key = key.strip()
         apply({key: _parse_text(text, schema.get(key))}, "--set")
+        explicit.add(key)
     if settings:
         apply(settings, "set=")
+        explicit.update(settings)
     if cli:
-        apply({k: v for k, v in cli.items() if v is not None}, "the command line")
+        given = {k: v for k, v in cli.items() if v is not None}
+        apply(given, "the command line")
+        explicit.update(given)
 
-    config = Config(values, presets)
+    config = Config(values, presets, explicit)
     _validate(config)
     return config
 
 
 def _body(layer: Mapping[str, Any]) -> dict[str, Any]:
     """A config file's keys, without its presets, task tables and suites."""
-    return flatten({k: v for k, v in layer.items() if k not in ("presets", "tasks", "bench", "suites")})
+    return flatten({k: v for k, v in layer.items() if k not in ("presets", "tasks", "bench", "suites", "pretrained")})
 
 
 def _parse_text(text: str, default: Any) -> Any:
@@ -324,6 +345,11 @@ def _validate(config: Config) -> None:
         raise UserError(f"trainer.max_time (--max-time) must be DD:HH:MM:SS, got {config['trainer.max_time']!r}")
     if not 0 <= config["data.val_fraction"] < 1:
         raise UserError(f"data.val_fraction must be in [0, 1), got {config['data.val_fraction']}")
+    freeze = str(config["model.freeze"]).strip()
+    if freeze and freeze != "embeddings" and not freeze.isdigit():
+        raise UserError(f"model.freeze must be \"embeddings\" or a number of layers, got {freeze!r}")
+    if not 0 < config["trainer.layer_decay"] <= 1:
+        raise UserError(f"trainer.layer_decay must be in (0, 1], got {config['trainer.layer_decay']}")
     model = config.model_fields()
     for key in MODEL_POSITIVE:
         if model.get(key, 1) <= 0:

@@ -65,7 +65,7 @@ def predict_examples(
     )
     device = system.device
     generator = torch.Generator(device=device).manual_seed(seed)
-    pctx = PredictContext(tokenizer.bos_id, tokenizer.eos_id, tokenizer.pad_id, decoding, generator)
+    pctx = PredictContext(tokenizer.bos_id, tokenizer.eos_id, tokenizer.pad_id, decoding, generator, tokenizer.decoder_start_id)
     was_training = system.training
     system.eval()
     with torch.inference_mode():

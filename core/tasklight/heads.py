@@ -8,7 +8,7 @@ which ``Task.decode`` turns into what the user wants.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -41,17 +41,60 @@ class Decoding:
 
 @dataclass
 class PredictContext:
-    """What a head needs at prediction time besides the batch."""
+    """What a head needs at prediction time besides the batch. Token ids are the
+    tokenizer's (``Tokenizer.bos_id`` ...); any may be None where it has no such token."""
 
-    bos_id: int
-    eos_id: int
-    pad_id: int
+    bos_id: int | None
+    eos_id: int | None
+    pad_id: int | None
     decoding: Decoding
     generator: torch.Generator | None = None
+    decoder_start_id: int | None = None  # the first token a decoder reads (Tokenizer.decoder_start_id)
+
+
+def real_tokens(batch: dict[str, Any], key: str, model: Transformer) -> Tensor:
+    """(B, T) bool, True = a real token of ``batch[key]``: the collator's ``key_mask``, or
+    (a batch made by hand) ``ids != pad_id``. Heads mask with it rather than with ``pad_id``,
+    which a pretrained vocabulary may not have (GPT-2, Llama)."""
+    mask = batch.get(f"{key}_mask")
+    if mask is not None:
+        return mask
+    ids = batch[key]
+    if model.config.pad_id is None:
+        return torch.ones_like(ids, dtype=torch.bool)
+    return ids != model.config.pad_id
+
+
+def encode_input(model: Transformer, batch: dict[str, Any], key: str = "input") -> Tensor:
+    """(B, T, C) encoder states of ``batch[key]`` with its mask and, where the row has them,
+    its token types (``key_types``: the segments of ``[CLS] a [SEP] b [SEP]``)."""
+    return model.encode(batch[key], real_tokens(batch, key, model), batch.get(f"{key}_types"))
+
+
+HF_KINDS = ("sequence-classification", "question-answering", "token-classification", "seq2seq-lm", "causal-lm")
+
+
+@dataclass
+class HFHead:
+    """A head as a Hugging Face task class holds it (``platform export --format hf``).
+
+    ``kind``: one of ``HF_KINDS`` (the Auto class: AutoModelForSequenceClassification ...);
+    ``weights``: the head's tensors under their names in the task class of the family
+    (``classifier.weight``, ``qa_outputs.bias``); ``config``: keys it adds to config.json
+    (``id2label``, ``num_labels``)."""
+
+    kind: str
+    weights: dict[str, Tensor] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 class Head(nn.Module):
-    """Base of every head: a module with a loss and a predict step."""
+    """Base of every head: a module with a loss and a predict step.
+
+    A head over a pretrained backbone (``platform run --init``) is built like any other, by
+    ``Task.build_head``, and initialised as a new head; ``from_pretrained`` then offers it
+    the checkpoint's own head weights (BERT's pooler, a trained classifier) to reuse.
+    ``to_hf`` says how ``platform export`` writes it into a Hugging Face task class."""
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -59,6 +102,20 @@ class Head(nn.Module):
     @torch.no_grad()
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[Any]:
         raise NotImplementedError
+
+    def from_pretrained(self, weights: dict[str, Tensor], family: str) -> None:
+        """Take what this head reuses from a checkpoint's head weights (HF names, e.g.
+        ``pooler.dense.weight``) of model_type ``family``. Default: nothing (heads inside
+        this one are offered them too)."""
+
+    def to_hf(self, family: str) -> HFHead:
+        """This head in a Hugging Face task class of model_type ``family``; a UserError
+        naming what stands in the way when there is none. Default: that of the one generic
+        head this head wraps, if it wraps one."""
+        inner = [m for m in self.children() if isinstance(m, Head)]
+        if len(inner) == 1:
+            return inner[0].to_hf(family)
+        raise UserError(f"the {type(self).__name__} head has no Hugging Face task class")
 
 
 def token_loss(logits: Tensor, targets: Tensor, label_smoothing: float) -> Tensor:
@@ -73,8 +130,10 @@ def lm_loss(model: Transformer, hidden: Tensor, targets: Tensor, label_smoothing
 
 
 class Seq2SeqHead(Head):
-    """Sequence to sequence with the tied LM head. Batch: ``src`` (B,S), ``tgt`` (B,T)
-    where ``tgt`` is BOS + target + EOS. Predicts generated token ids per row."""
+    """Sequence to sequence with the backbone's LM head. Batch: ``src`` (B,S), ``tgt`` (B,T)
+    where ``tgt`` is the decoder start + target + EOS (``tokenizer.decoder_start_id`` +
+    ``tokenizer.encode_input(target).ids``). Predicts generated token ids per row, starting
+    from ``PredictContext.decoder_start_id``."""
 
     def __init__(self, label_smoothing: float = 0.1) -> None:
         super().__init__()
@@ -82,18 +141,25 @@ class Seq2SeqHead(Head):
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
         src, tgt = batch["src"], batch["tgt"]
-        memory = model.encode(src)  # (B, S, C)
-        hidden = model.decode(tgt[:, :-1], memory, src != model.config.pad_id)  # (B, T-1, C)
+        src_real = real_tokens(batch, "src", model)  # (B, S)
+        memory = model.encode(src, src_real)  # (B, S, C)
+        hidden = model.decode(tgt[:, :-1], memory, src_real)  # (B, T-1, C)
         targets = tgt[:, 1:]
-        real = targets != model.config.pad_id  # (B, T-1)
+        real = real_tokens(batch, "tgt", model)[:, 1:]  # (B, T-1)
         # Project only real positions onto the vocabulary: padding costs no matmul.
         return lm_loss(model, hidden[real], targets[real], self.label_smoothing), real.sum()  # (N, C) states
+
+    def to_hf(self, family: str) -> HFHead:
+        return HFHead("seq2seq-lm")  # the backbone's own output layer
 
     @torch.no_grad()
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[list[int]]:
         src = batch["src"]
         d = ctx.decoding
-        prefix = torch.full((src.size(0), 1), ctx.bos_id, dtype=torch.long, device=src.device)
+        start = ctx.decoder_start_id if ctx.decoder_start_id is not None else ctx.bos_id
+        if start is None or ctx.eos_id is None:
+            raise ValueError("sequence-to-sequence decoding needs the tokenizer's decoder start and end tokens")
+        prefix = torch.full((src.size(0), 1), start, dtype=torch.long, device=src.device)
         return generate(
             model,
             prefix,
@@ -110,29 +176,77 @@ class Seq2SeqHead(Head):
         )
 
 
+POOLINGS = ("mean", "first", "pooler")
+# Where each encoder family's sequence-classification class keeps the pooler (a dense layer
+# and tanh over the first token) and the classifier: BERT pools in its base model, RoBERTa in
+# its classification head. Both compute classifier(tanh(dense(h[:, 0]))).
+POOLER_NAMES: dict[str, tuple[str, str]] = {
+    "bert": ("bert.pooler.dense", "classifier"),
+    "roberta": ("classifier.dense", "classifier.out_proj"),
+}
+
+
 class ClassificationHead(Head):
-    """A label per input over the mean-pooled encoding. Batch: ``input`` (B,T), ``label`` (B,).
+    """A label per input over the pooled encoding: the mean of the real tokens' states
+    (``pooling="mean"``), the first token's (``"first"``: BERT's [CLS], RoBERTa's <s>), or
+    the first token's through a dense layer and tanh (``"pooler"``: BERT's pooler, taken
+    from the checkpoint where it has one, and what BERT's and RoBERTa's sequence
+    classification classes compute, so such a head exports exactly).
+    Batch: ``input`` (B,T) (with ``input_types`` where the input is a pair), ``label`` (B,).
     Predicts each row's class probabilities (a list of floats)."""
 
-    def __init__(self, d_model: int, n_labels: int, dropout: float = 0.1, label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self, d_model: int, n_labels: int, dropout: float = 0.1, label_smoothing: float = 0.0, pooling: str = "mean"
+    ) -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
+        self.pooling = pooling
+        self.pooler = nn.Linear(d_model, d_model) if pooling == "pooler" else None
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(d_model, n_labels)
         self.label_smoothing = label_smoothing
 
-    def logits(self, model: Transformer, ids: Tensor) -> Tensor:
-        hidden = model.encode(ids)  # (B, T, C)
-        real = (ids != model.config.pad_id).unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
-        pooled = (hidden * real).sum(1) / real.sum(1).clamp(min=1.0)  # (B, C)
+    def from_pretrained(self, weights: dict[str, Tensor], family: str) -> None:
+        if self.pooler is not None and "pooler.dense.weight" in weights:  # BERT's trained pooler
+            with torch.no_grad():
+                self.pooler.weight.copy_(weights["pooler.dense.weight"])
+                self.pooler.bias.copy_(weights["pooler.dense.bias"])
+
+    def to_hf(self, family: str) -> HFHead:
+        if self.pooler is None or family not in POOLER_NAMES:
+            why = f"pooling={self.pooling!r}" if self.pooler is None else f"a {family} model"
+            raise UserError(
+                f"a classification head with {why} has no Hugging Face sequence-classification class "
+                f"(export needs pooling \"pooler\" on {' or '.join(POOLER_NAMES)})"
+            )
+        pooler, classifier = POOLER_NAMES[family]
+        weights = {f"{pooler}.weight": self.pooler.weight, f"{pooler}.bias": self.pooler.bias,
+                   f"{classifier}.weight": self.classifier.weight, f"{classifier}.bias": self.classifier.bias}
+        return HFHead("sequence-classification", weights, {"num_labels": self.classifier.out_features})
+
+    def logits(self, model: Transformer, batch: dict[str, Any] | Tensor) -> Tensor:
+        """(B, L) logits of ``batch["input"]`` (a bare (B, T) id tensor is read as that)."""
+        if isinstance(batch, Tensor):
+            batch = {"input": batch}
+        hidden = encode_input(model, batch)  # (B, T, C)
+        if self.pooler is not None:
+            pooled = torch.tanh(self.pooler(hidden[:, 0]))  # (B, C)
+        elif self.pooling == "first":
+            pooled = hidden[:, 0]  # (B, C)
+        else:
+            real = real_tokens(batch, "input", model).unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+            pooled = (hidden * real).sum(1) / real.sum(1).clamp(min=1.0)  # (B, C)
         return self.classifier(self.dropout(pooled))  # (B, L)
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
-        logits = self.logits(model, batch["input"])
-        return F.cross_entropy(logits.float(), batch["label"], label_smoothing=self.label_smoothing), (batch["input"] != model.config.pad_id).sum()
+        logits = self.logits(model, batch)
+        loss = F.cross_entropy(logits.float(), batch["label"], label_smoothing=self.label_smoothing)
+        return loss, real_tokens(batch, "input", model).sum()
 
     @torch.no_grad()
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[list[float]]:
-        return self.logits(model, batch["input"]).float().softmax(-1).tolist()
+        return self.logits(model, batch).float().softmax(-1).tolist()
 
 
 class SpanHead(Head):
@@ -145,20 +259,26 @@ class SpanHead(Head):
         super().__init__()
         self.span = nn.Linear(d_model, 2)
 
-    def logits(self, model: Transformer, ids: Tensor) -> tuple[Tensor, Tensor]:
-        scores = self.span(model.encode(ids)).float()  # (B, T, 2)
-        scores = scores.masked_fill((ids == model.config.pad_id).unsqueeze(-1), float("-inf"))
+    def to_hf(self, family: str) -> HFHead:
+        return HFHead("question-answering", {"qa_outputs.weight": self.span.weight, "qa_outputs.bias": self.span.bias})
+
+    def logits(self, model: Transformer, batch: dict[str, Any] | Tensor) -> tuple[Tensor, Tensor]:
+        """(B, T) start and end logits of ``batch["input"]`` (a bare id tensor is read as that)."""
+        if isinstance(batch, Tensor):
+            batch = {"input": batch}
+        scores = self.span(encode_input(model, batch)).float()  # (B, T, 2)
+        scores = scores.masked_fill(~real_tokens(batch, "input", model).unsqueeze(-1), float("-inf"))
         return scores[..., 0], scores[..., 1]  # (B, T) each
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
-        start, end = self.logits(model, batch["input"])
+        start, end = self.logits(model, batch)
         loss = (F.cross_entropy(start, batch["start"]) + F.cross_entropy(end, batch["end"])) / 2
-        return loss, (batch["input"] != model.config.pad_id).sum()
+        return loss, real_tokens(batch, "input", model).sum()
 
     @torch.no_grad()
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[dict[str, Any]]:
-        start, end = self.logits(model, batch["input"])
-        lengths = (batch["input"] != model.config.pad_id).sum(1).tolist()
+        start, end = self.logits(model, batch)
+        lengths = real_tokens(batch, "input", model).sum(1).tolist()
         meta = {k: v for k, v in batch.items() if k.startswith("_")}
         return [
             {"start": start[i, :n].tolist(), "end": end[i, :n].tolist(), **{k: v[i] for k, v in meta.items()}}
@@ -178,11 +298,14 @@ class CausalLMHead(Head):
         super().__init__()
         self.label_smoothing = label_smoothing
 
+    def to_hf(self, family: str) -> HFHead:
+        return HFHead("causal-lm")  # the backbone's own output layer
+
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
         ids = batch["input"]
         hidden = model.decode(ids[:, :-1])  # (B, T-1, C)
         targets = ids[:, 1:]
-        real = targets != model.config.pad_id
+        real = real_tokens(batch, "input", model)[:, 1:]
         return lm_loss(model, hidden[real], targets[real], self.label_smoothing), real.sum()  # (N, C) states
 
     @torch.no_grad()
@@ -190,7 +313,7 @@ class CausalLMHead(Head):
         if "prompt" in batch:
             d = ctx.decoding
             prompts = batch["prompt"]  # (B, P), right-padded
-            lengths = (prompts != model.config.pad_id).sum(1)
+            lengths = real_tokens(batch, "prompt", model).sum(1)
             out: list[Any] = [None] * prompts.size(0)
             # generate() takes unpadded prompts: one call per prompt length, each on the cache.
             for length in sorted(set(lengths.tolist())):
@@ -208,7 +331,7 @@ class CausalLMHead(Head):
         targets = ids[:, 1:]
         logp = model.lm_logits(hidden).float().log_softmax(-1)  # (B, T-1, V)
         nll = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, T-1)
-        real = targets != model.config.pad_id
+        real = real_tokens(batch, "input", model)[:, 1:]
         nll = (nll * real).sum(1)
         return [{"nll": float(n), "tokens": int(t)} for n, t in zip(nll.tolist(), real.sum(1).tolist())]
 
@@ -246,12 +369,19 @@ class TokenClassificationHead(Head):
         self.classifier = nn.Linear(d_model, n_labels)
         self.label_smoothing = label_smoothing
 
-    def logits(self, model: Transformer, ids: Tensor) -> Tensor:
-        return self.classifier(self.dropout(model.encode(ids)))  # (B, T, L)
+    def logits(self, model: Transformer, batch: dict[str, Any] | Tensor) -> Tensor:
+        """(B, T, L) logits of ``batch["input"]`` (a bare id tensor is read as that)."""
+        if isinstance(batch, Tensor):
+            batch = {"input": batch}
+        return self.classifier(self.dropout(encode_input(model, batch)))  # (B, T, L)
+
+    def to_hf(self, family: str) -> HFHead:
+        weights = {"classifier.weight": self.classifier.weight, "classifier.bias": self.classifier.bias}
+        return HFHead("token-classification", weights, {"num_labels": self.classifier.out_features})
 
     def loss(self, model: Transformer, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
-        ids, labels = batch["input"], batch["labels"]
-        logits = self.logits(model, ids).float()
+        labels = batch["labels"]
+        logits = self.logits(model, batch).float()
         labelled = labels != IGNORE_INDEX  # (B, T)
         if not bool(labelled.any()):
             return logits.sum() * 0.0, labelled.sum()  # nothing to learn from: zero loss, graph intact
@@ -260,9 +390,8 @@ class TokenClassificationHead(Head):
 
     @torch.no_grad()
     def predict(self, model: Transformer, batch: dict[str, Any], ctx: PredictContext) -> list[dict[str, Any]]:
-        ids = batch["input"]
-        best, labels = self.logits(model, ids).float().softmax(-1).max(-1)  # (B, T) each
-        lengths = (ids != model.config.pad_id).sum(1).tolist()
+        best, labels = self.logits(model, batch).float().softmax(-1).max(-1)  # (B, T) each
+        lengths = real_tokens(batch, "input", model).sum(1).tolist()
         meta = {k: v for k, v in batch.items() if k.startswith("_")}
         return [
             {"labels": labels[i, :n].tolist(), "probabilities": best[i, :n].tolist(), **{k: v[i] for k, v in meta.items()}}

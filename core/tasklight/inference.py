@@ -74,7 +74,7 @@ def load_run(
     ctx = TaskContext(config=config, metric=platform.metrics.get, seed=int(config["run.seed"]), hparams=hparams.get("head_hparams", {}))
     tokenizer = Tokenizer.load(run_dir / "tokenizer.json")
     model = TransformerConfig(**hparams["model"])
-    if model.vocab_size != tokenizer.vocab_size:
+    if tokenizer.vocab_size > model.vocab_size or (not tokenizer.pretrained and tokenizer.vocab_size != model.vocab_size):
         raise UserError(f"{path}: model vocabulary ({model.vocab_size}) does not match {run_dir}/tokenizer.json ({tokenizer.vocab_size})")
     head_hparams = hparams.get("head_hparams", {})
     system = TaskSystem(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from tasklight.config import Config
 from tasklight.data.sources import Split
 from tasklight.plugins import Platform
+from tasklight.rundir import read_init
 from tasklight.results import (
     SCHEMA_VERSION,
     git_commit,
@@ -54,6 +56,25 @@ def model_summary(system: Any) -> dict[str, Any]:
     return {**cfg, "parameters": system.model.num_parameters()}
 
 
+def init_summary(init: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The starting checkpoint as a record names it: two runs share it only when their
+    weights do (the leaderboard never ranks two starting points as one configuration)."""
+    if not init:
+        return None
+    weights = init.get("weights_sha256") or {}
+    joined = hashlib.sha256("".join(f"{k}:{v}" for k, v in sorted(weights.items())).encode()).hexdigest()
+    return {
+        "name": init.get("name"), "source": init.get("source"), "revision": init.get("revision"),
+        "model_type": init.get("model_type"), "weights_sha256": joined, "license": init.get("license"),
+    }
+
+
+def model_entry(system: Any, config: Config, init: dict[str, Any] | None) -> dict[str, Any]:
+    """The record's ``model``: shape and size, the preset, or the checkpoint it started from."""
+    started = init_summary(init)
+    return {**model_summary(system), "preset": None if started else config["model.preset"], "init": started}
+
+
 def build_record(
     *,
     task: Task,
@@ -69,11 +90,12 @@ def build_record(
     trainer: Any,
     truncated: dict[str, int],
     validation_seconds: float,
+    init: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     accelerator = "gpu" if trainer.strategy.root_device.type == "cuda" else trainer.strategy.root_device.type
     return {
         **_scored(task, platform, data, split, scores),
-        "model": {**model_summary(system), "preset": config["model.preset"]},
+        "model": model_entry(system, config, init),
         "training": {
             "seed": config["run.seed"],
             "steps": steps,
@@ -102,7 +124,7 @@ def eval_record(loaded: Any, platform: Platform, data: str, split: Split, scores
     device = next(loaded.system.parameters()).device.type
     return {
         **_scored(loaded.task, platform, data, split, scores),
-        "model": {**model_summary(loaded.system), "preset": loaded.config["model.preset"]},
+        "model": model_entry(loaded.system, loaded.config, read_init(loaded.run_dir)),
         "training": {"seed": loaded.config["run.seed"], "run_dir": str(loaded.run_dir)},
         "decoding": loaded.config.section("decoding"),
         "hardware": hardware("gpu" if device == "cuda" else device, 1),

@@ -105,14 +105,41 @@ def check_format(run_dir: Path) -> None:
     )
 
 
-def write_run_info(run_dir: Path, task: Task, config: Config, data: str) -> None:
-    """run.json (the format version) and config.toml, written as a run starts."""
-    write_json_atomic(run_dir / RUN_INFO, {"format_version": FORMAT_VERSION, "tasklight": __version__})
+def write_run_info(run_dir: Path, task: Task, config: Config, data: str, init: dict[str, Any] | None = None) -> None:
+    """run.json (the format version and, for a run started from a checkpoint, where its
+    weights came from: source, revision, SHA-256 of each weight file, licence) and
+    config.toml, written as a run starts."""
+    info: dict[str, Any] = {"format_version": FORMAT_VERSION, "tasklight": __version__}
+    if init is not None:
+        info["init"] = init
+    write_json_atomic(run_dir / RUN_INFO, info)
     header = (
         f"# Resolved config of a tasklight run of task {task.name!r} (version {task.version}).\n"
         f"# Rerun it with: platform run {task.name} --data {shlex.quote(data)} --config THIS_FILE --out NEW_DIR\n\n"
     )
     write_text_atomic(run_dir / "config.toml", header + config.to_toml())
+
+
+def read_init(run_dir: Path) -> dict[str, Any] | None:
+    """The checkpoint a run started from (run.json's ``init``), or None: trained from scratch."""
+    path = run_dir / RUN_INFO
+    if not path.is_file():
+        return None
+    try:
+        init = json.loads(path.read_text(encoding="utf-8")).get("init")
+    except (OSError, ValueError, AttributeError):
+        raise UserError(f"{path}: unreadable (expected {{\"format_version\": N, ...}})") from None
+    return init if isinstance(init, dict) else None
+
+
+def check_same_init(run_dir: Path, source: str) -> None:
+    """``--resume`` continues a run from the weights it started with, or not at all."""
+    init = read_init(run_dir)
+    started = str(init.get("source", "")) if init else ""
+    if started != source:
+        was = f"--init {started}" if started else "random weights (no --init)"
+        now = f"--init {source}" if source else "no --init"
+        raise UserError(f"{run_dir}: started from {was}, resumed with {now}; resume with the --init it started with")
 
 
 def best_checkpoint(run_dir: Path) -> Path:

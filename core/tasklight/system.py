@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytorch_lightning as pl
@@ -39,6 +39,7 @@ class TaskSystem(pl.LightningModule):
         self.save_hyperparameters(ignore=["head"])
         self.model = Transformer(TransformerConfig(**model))
         self.head = head
+        freeze(self.model, str(optim.get("freeze", "")))
         self.tokens_seen = 0
         self.tokens_restored = 0  # tokens_seen as restored by --resume: this session counts from there
 
@@ -63,7 +64,9 @@ class TaskSystem(pl.LightningModule):
         # Lightning refuses to clip gradients for an optimizer that unscales them itself.
         fused = self.device.type in FUSED_ADAMW_DEVICES and "mixed" not in str(self.trainer.precision)
         optimizer = adamw(
-            self.named_parameters(), lr=o["lr"], betas=tuple(o["betas"]), weight_decay=o["weight_decay"], fused=fused
+            self.named_parameters(), lr=o["lr"], betas=tuple(o["betas"]), weight_decay=o["weight_decay"], fused=fused,
+            scale=lr_scales(self.model, o.get("head_lr", 0.0) / o["lr"] if o.get("head_lr") and o["lr"] else 1.0,
+                            o.get("layer_decay", 1.0)),
         )
         # A resumed checkpoint brings its own run's choice back with the optimizer state.
         optimizer.register_load_state_dict_post_hook(lambda opt: _set_fused(opt, fused))
@@ -95,15 +98,69 @@ def adamw(
     betas: tuple[float, float],
     weight_decay: float,
     fused: bool = False,
+    scale: Callable[[str], float] | None = None,
 ) -> torch.optim.AdamW:
     """AdamW as tasklight trains with it: biases, norms and embeddings are not decayed
-    (standard for transformers); ``fused``: torch's single-kernel update (CPU or CUDA)."""
-    decay, no_decay = [], []
+    (standard for transformers); ``fused``: torch's single-kernel update (CPU or CUDA);
+    ``scale``: each parameter's learning rate as a multiple of ``lr``, by name (a new head
+    apart from a pretrained backbone, layer-wise decay). Frozen parameters are left out."""
+    groups: dict[tuple[bool, float], list[nn.Parameter]] = {}
     for name, param in named_parameters:
         if param.requires_grad:
-            (no_decay if param.ndim < 2 or "embed" in name else decay).append(param)
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=fused or None)
+            decayed = not (param.ndim < 2 or "embed" in name)
+            groups.setdefault((decayed, scale(name) if scale else 1.0), []).append(param)
+    params = [
+        {"params": group, "weight_decay": weight_decay if decayed else 0.0, "lr": lr * factor}
+        for (decayed, factor), group in sorted(groups.items(), key=lambda kv: (not kv[0][0], -kv[0][1]))
+    ]
+    if not params:
+        params = [{"params": [], "weight_decay": 0.0}]
+    return torch.optim.AdamW(params, lr=lr, betas=betas, fused=fused or None)
+
+
+def lr_scales(model: Transformer, head: float, layer_decay: float) -> Callable[[str], float]:
+    """A system parameter's name -> its learning rate over the base one: ``head`` for
+    everything outside the backbone (``model.``); with ``layer_decay`` < 1, each backbone
+    layer that much below the one above it, the embeddings below the first layer, and the
+    output layer and final norms at the top (layer-wise decay, as in ELECTRA and BEiT)."""
+    depth = {"encoder": len(model.encoder.blocks) if model.encoder is not None else 0,
+             "decoder": len(model.decoder.blocks) if model.decoder is not None else 0}
+    bottom = max(depth.values()) + 1  # the embeddings sit below every stack's first layer
+
+    def scale(name: str) -> float:
+        if not name.startswith("model."):
+            return head
+        if layer_decay == 1.0:
+            return 1.0
+        parts = name.split(".")  # model.encoder.blocks.3.ff.fc.weight
+        if len(parts) > 3 and parts[1] in depth and parts[2] == "blocks":
+            return layer_decay ** (depth[parts[1]] - int(parts[3]))
+        if parts[1] == "embed" or (len(parts) > 2 and parts[1] in depth and parts[2] in EMBEDDING_PARTS):
+            return layer_decay**bottom
+        return 1.0  # final norms, the output layer
+
+    return scale
+
+
+EMBEDDING_PARTS = ("pos", "types", "ln_embed")  # a stack's modules that belong with the token embedding
+
+
+def freeze(model: Transformer, spec: str) -> None:
+    """Stop training parts of the backbone (``model.freeze``): "embeddings" (token,
+    position and type embeddings and their norm), or a number N: those and each stack's
+    first N layers. A tied output layer is the token embedding and freezes with it."""
+    spec = spec.strip()
+    if not spec:
+        return
+    layers = 0 if spec == "embeddings" else int(spec)
+    frozen: list[nn.Module] = [model.embed]
+    for stack in (model.encoder, model.decoder):
+        if stack is None:
+            continue
+        frozen += [m for m in (stack.pos, stack.types, stack.ln_embed) if m is not None]
+        frozen += list(stack.blocks[:layers])
+    for module in frozen:
+        module.requires_grad_(False)
 
 
 def _set_fused(optimizer: torch.optim.Optimizer, fused: bool) -> None:

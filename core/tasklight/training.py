@@ -7,6 +7,7 @@ the model is fitted, the best checkpoint is tested, and the results record is wr
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -29,18 +30,21 @@ from tasklight.data.sources import Split, load_splits
 from tasklight.data.tokenizer import Tokenizer
 from tasklight.errors import UserError
 from tasklight.evaluation import Evaluation, ValidationScorer, encode_examples, evaluate_split
-from tasklight.heads import Decoding
+from tasklight.heads import Decoding, Head
 from tasklight.model import TransformerConfig
 from tasklight.model_io import check_checkpoint, load_state, read_checkpoint
 from tasklight.plugins import Platform, get_platform
+from tasklight.pretrained import backbone_config, open_pretrained, pretrained_state
 from tasklight.record import build_record
 from tasklight.results import write_json_atomic
 from tasklight.rundir import (
     CHECKPOINTS,
     best_checkpoint,
+    check_same_init,
     csv_log_version,
     plot_curves,
     prepare_run_dir,
+    read_init,
     write_predictions,
     write_run_info,
 )
@@ -74,6 +78,7 @@ class RunOptions:
     out: str | None = None
     resume: bool = False
     overwrite: bool = False
+    init: str | None = None  # --init: a checkpoint directory or hf:ORG/NAME[@REVISION] (model.init)
     quiet: bool = False
     config_files: Sequence[str] = ()
 
@@ -94,22 +99,39 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
         files=[Path(f) for f in options.config_files],
     )
     quiet_lightning()
+    # A checkpoint (--init) is read before the run directory exists: a bad one writes nothing.
+    pretrained = open_pretrained(config["model.init"]) if config["model.init"] else None
+    backbone = None
+    if pretrained is not None:
+        backbone = backbone_config(pretrained, task, config, [platform.tasks.get(n) for n in platform.tasks])
+        if config["data.max_length"] > backbone.max_positions:  # a default longer than the checkpoint reaches
+            config = config.replace(**{"data.max_length": backbone.max_positions})
     ctx = TaskContext(config=config, metric=platform.metrics.get, seed=int(config["run.seed"]))
     for name in task.metrics:
         platform.metrics.get(name)  # fail before training, not after
     splits = run_splits(task, options.data, ctx, platform)
     check_trainer_options(config.section("trainer"))
     # A given tokenizer.json is read before the run directory exists: a bad one writes nothing.
-    given = Tokenizer.load(Path(config["tokenizer.path"])) if config["tokenizer.path"] and not options.resume else None
+    if pretrained is not None:
+        given: Tokenizer | None = pretrained.tokenizer
+    else:
+        given = Tokenizer.load(Path(config["tokenizer.path"])) if config["tokenizer.path"] and not options.resume else None
     run_dir = prepare_run_dir(task, config, resume=options.resume, overwrite=options.overwrite)
+    if options.resume:
+        check_same_init(run_dir, config["model.init"])
     os.environ["TASKLIGHT_RUN_DIR"] = str(run_dir.resolve())  # DDP children inherit it
-    write_run_info(run_dir, task, config, options.data)
+    write_run_info(run_dir, task, config, options.data, init=pretrained.provenance() if pretrained else None)
 
     if config["trainer.threads"]:
         torch.set_num_threads(int(config["trainer.threads"]))
     pl.seed_everything(ctx.seed, workers=True, verbose=False)
     tokenizer = _tokenizer_for(task, splits["train"], run_dir, config, given, options.resume)
-    system = _build_system(task, config, tokenizer, splits["train"], ctx, run_dir, resume=options.resume)
+    system = _build_system(task, config, tokenizer, splits["train"], ctx, run_dir, resume=options.resume, backbone=backbone)
+    if pretrained is not None and not options.resume:  # a resumed run's weights come from last.ckpt
+        system.model.load_state_dict(pretrained_state(pretrained, system.model))
+        for head in system.head.modules():  # heads reuse what they want of the checkpoint's own
+            if isinstance(head, Head):
+                head.from_pretrained(pretrained.checkpoint.head_weights, pretrained.checkpoint.family)
     train_rows = encode_examples(task, splits["train"].examples, tokenizer, ctx, train=True)
     val_rows = encode_examples(task, splits["validation"].examples, tokenizer, ctx, train=True)
     datamodule = TaskDataModule(
@@ -132,7 +154,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
         task=task, platform=platform, config=config, data=options.data, split=splits["test"], scores=test.scores,
         system=system, steps=trainer.global_step, tokens=system.tokens_seen - system.tokens_restored, wall=wall,
         trainer=trainer, truncated={"train": train_rows.truncated, "validation": val_rows.truncated, "test": test.truncated},
-        validation_seconds=scorer.seconds,
+        validation_seconds=scorer.seconds, init=read_init(run_dir),
     )
     write_json_atomic(run_dir / "metrics.json", record)
     plot_curves(run_dir, task)
@@ -152,6 +174,7 @@ def _cli_values(options: RunOptions) -> dict[str, Any]:
         "run.seed": options.seed,
         "run.out": options.out,
         "run.data": options.data,
+        "model.init": options.init,
     }
 
 
@@ -216,8 +239,11 @@ def _tokenizer_for(task: Task, train: Split, run_dir: Path, config: Config, give
     return tokenizer
 
 
-def model_config(task: Task, config: Config, tokenizer: Tokenizer) -> dict[str, Any]:
-    """The backbone's TransformerConfig fields for ``task`` with this tokenizer."""
+def model_config(task: Task, config: Config, tokenizer: Tokenizer, backbone: TransformerConfig | None = None) -> dict[str, Any]:
+    """The backbone's TransformerConfig fields for ``task`` with this tokenizer: the preset's
+    sizes, or every field of a pretrained ``backbone``."""
+    if backbone is not None:
+        return dataclasses.asdict(backbone)
     fields = config.model_fields()
     fields["max_positions"] = max(int(fields["max_positions"]), int(config["data.max_length"]) + 2)
     return {
@@ -229,18 +255,21 @@ def model_config(task: Task, config: Config, tokenizer: Tokenizer) -> dict[str, 
 
 
 def _build_system(
-    task: Task, config: Config, tokenizer: Tokenizer, train: Split, ctx: TaskContext, run_dir: Path, *, resume: bool
+    task: Task, config: Config, tokenizer: Tokenizer, train: Split, ctx: TaskContext, run_dir: Path, *, resume: bool,
+    backbone: TransformerConfig | None = None,
 ) -> TaskSystem:
     head_hparams = task.head_hparams(train.examples, ctx)
     ctx.hparams = head_hparams  # encode/decode may need them (the label list)
-    model = model_config(task, config, tokenizer)
+    model = model_config(task, config, tokenizer, backbone)
     if resume:
         # Refused before Lightning loads it: unsafe content, another task or another model shape.
         last = run_dir / CHECKPOINTS / "last.ckpt"
         check_checkpoint(last, read_checkpoint(last), task.name, model)
     head = task.build_head(TransformerConfig(**model), head_hparams, ctx)
     t = config.section("trainer")
-    optim = {k: t[k] for k in ("lr", "min_lr", "warmup_steps", "schedule", "weight_decay", "betas", "max_steps")}
+    optim = {k: t[k] for k in ("lr", "min_lr", "warmup_steps", "schedule", "weight_decay", "betas", "max_steps", "head_lr",
+                               "layer_decay")}
+    optim["freeze"] = config["model.freeze"]
     optim["budget_seconds"] = _seconds(t["max_time"])
     tokenizer_file = run_dir / "tokenizer.json"
     return TaskSystem(

@@ -22,15 +22,17 @@ class IntentHead(tasklight.Head):
     """Batch: ``input`` (B,T) token ids and ``label`` (B,) label indices.
     Predicts per row ``{"probabilities": [...], "labels": [...]}`` in label order."""
 
-    def __init__(self, d_model: int, labels: list[str], dropout: float = 0.1, label_smoothing: float = 0.0) -> None:
+    def __init__(
+        self, d_model: int, labels: list[str], dropout: float = 0.1, label_smoothing: float = 0.0, pooling: str = "mean"
+    ) -> None:
         super().__init__()
-        self.labels = list(labels)
-        self.classify = tasklight.ClassificationHead(d_model, len(self.labels), dropout, label_smoothing)
+        self.labels = list(labels)  # platform export names them as id2label
+        self.classify = tasklight.ClassificationHead(d_model, len(self.labels), dropout, label_smoothing, pooling)
 
     def loss(self, model: Any, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
-        ids, targets = batch["input"], batch["label"]
-        logits = self.classify.logits(model, ids).float()  # (B, L)
-        tokens = (ids != model.config.pad_id).sum()
+        targets = batch["label"]
+        logits = self.classify.logits(model, batch).float()  # (B, L)
+        tokens = tasklight.real_tokens(batch, "input", model).sum()
         known = targets != tasklight.IGNORE_INDEX
         if not bool(known.any()):
             return logits.sum() * 0.0, tokens  # nothing to learn from: zero loss, graph intact

@@ -35,7 +35,7 @@ class Prediction:
 class IntentTask(tasklight.Task):
     name = "intent"
     description = "Classify an utterance into an intent (accuracy and macro-F1)."
-    version = "1"
+    version = "2"  # 2: inputs carry the tokenizer's special tokens
     shape = "encoder-only"
     metrics = ("accuracy", "macro_f1")
     settings = {
@@ -47,6 +47,10 @@ class IntentTask(tasklight.Task):
         # One forward pass per utterance: scoring the whole validation set is cheap (CLINC150's
         # 3,000 take seconds), and the best checkpoint is chosen on all of it.
         "data.val_metric_examples": 0,
+        # How an utterance's states become one vector: "mean" of its tokens, the "first"
+        # token's ([CLS], <s>), or "pooler" (dense + tanh over the first token: BERT's pooler,
+        # taken from the checkpoint; what `platform export` writes as ForSequenceClassification).
+        "head.pooling": "mean",
     }
     demo_settings = {
         # The generated demo (8 assistant intents, templated with shared slots and
@@ -171,15 +175,20 @@ class IntentTask(tasklight.Task):
     def build_head(self, model: Any, hparams: dict[str, Any], ctx: tasklight.TaskContext) -> Any:
         from tasklight_intent.head import IntentHead
 
+        pooling = str(ctx.config["head.pooling"])
+        if pooling not in ("mean", "first", "pooler"):
+            raise tasklight.UserError(f"head.pooling must be mean, first or pooler, got {pooling!r}")
         return IntentHead(
             model.d_model, list(hparams["labels"]), dropout=float(model.dropout),
-            label_smoothing=float(ctx.config["trainer.label_smoothing"]),
+            label_smoothing=float(ctx.config["trainer.label_smoothing"]), pooling=pooling,
         )
 
     def encode(
         self, example: Utterance, tokenizer: Any, ctx: tasklight.TaskContext, *, train: bool
     ) -> list[tasklight.Features]:
-        ids = tokenizer.encode(example.text)[: int(ctx.config["data.max_length"])] or [tokenizer.unk_id]
+        # The tokenizer's own layout (<s> text </s>, [CLS] text [SEP]); the core cuts rows
+        # longer than data.max_length and keeps their end token.
+        ids = tokenizer.encode_input(example.text).ids
         # The label's index in the head's label list; a label unseen in training adds no loss.
         labels = ctx.hparams["labels"]
         label = labels.index(example.label) if example.label in labels else tasklight.IGNORE_INDEX

@@ -1,7 +1,9 @@
 """Extractive question answering: an encoder with a span head, scored with SQuAD EM/F1.
 
-Input layout of a row: ``<s> question <sep> context-window </s>``. Position 0 (the
-leading ``<s>``) is the "no answer" position: a window that does not hold the
+Input layout of a row: the tokenizer's own layout of the pair (question, context window),
+``<s> question <sep> window </s>`` with a tokenizer trained here, ``[CLS] question [SEP]
+window [SEP]`` with its token types for a BERT checkpoint (``--init``), ``<s> question </s></s>
+window </s>`` for RoBERTa. Position 0 (the leading ``<s>`` or ``[CLS]``) is the "no answer" position: a window that does not hold the
 answer is trained to point both ends there. A context longer than the window is
 cut into overlapping windows that start ``data.doc_stride`` tokens apart; at
 prediction the best span over all windows wins, unless the null score (start and
@@ -157,10 +159,11 @@ class QATask(tasklight.Task):
         config = ctx.config
         max_length = int(config["data.max_length"])
         question = tokenizer.encode(example.question)[: max(1, int(config["data.max_question_length"]))]
-        budget = max_length - len(question) - 3  # <s> question <sep> window </s>
+        specials = tokenizer.special_tokens_added(pair=True)  # <s> q <sep> window </s>, [CLS] q [SEP] window [SEP]
+        budget = max_length - len(question) - specials
         if budget < 1:
             question = question[: max(1, max_length // 2)]
-            budget = max_length - len(question) - 3
+            budget = max_length - len(question) - specials
         if budget < 1:
             raise tasklight.UserError(f"data.max_length={max_length} leaves no room for the context; raise it")
         stride = int(config["data.doc_stride"])
@@ -172,15 +175,18 @@ class QATask(tasklight.Task):
         if example.answers:
             first_answer = example.answers[0]  # training uses the first answer, as SQuAD's scripts do
             target = answer_tokens(spans, first_answer.start, first_answer.start + len(first_answer.text))
-        first = len(question) + 2  # row position of the first context token
         rows = []
         for window in windows(len(ids), budget, stride):
             piece = ids[window.offset : window.offset + window.length]
-            start = end = 0  # no answer in this window: both ends at position 0
+            # The tokenizer's own layout of a pair: the question first, then the window.
+            laid_out = tokenizer.add_special_tokens(question, piece)
+            first = laid_out.second  # row position of the first context token
+            start = end = 0  # no answer in this window: both ends at position 0 (<s>, [CLS])
             if target is not None and window.offset <= target[0] and target[1] < window.offset + window.length:
                 start, end = first + target[0] - window.offset, first + target[1] - window.offset
             rows.append({
-                "input": [tokenizer.bos_id, *question, tokenizer.sep_id, *piece, tokenizer.eos_id],
+                "input": laid_out.ids,
+                "input_types": laid_out.token_types,
                 "start": start,
                 "end": end,
                 "_first": first,

@@ -125,12 +125,13 @@ class SummarizationTask(tasklight.Task):
     def encode(self, example: Document, tokenizer: Any, ctx: tasklight.TaskContext, *, train: bool) -> list[tasklight.Features]:
         # Over-long documents are cut by the core to data.max_length (keeping the EOS),
         # which counts them into metrics.json (training.truncated_examples).
-        src = tokenizer.encode(example.text) + [tokenizer.eos_id]
+        # The tokenizer's own layout (a tokenizer trained here: "a </s>"; BART's: "<s> a </s>").
+        src = tokenizer.encode_input(example.text).ids
         if not train:
             return [{"src": src}]
-        # Training on every reference: one row per summary.
+        # Training on every reference: one row per summary, from the decoder's start token.
         summaries = example.summaries or ("",)
-        return [{"src": src, "tgt": [tokenizer.bos_id, *tokenizer.encode(s), tokenizer.eos_id]} for s in summaries]
+        return [{"src": src, "tgt": [tokenizer.decoder_start_id, *tokenizer.encode_input(s).ids]} for s in summaries]
 
     # ---- prediction and scoring -----------------------------------------------------
     def decode(self, example: Document, outputs: list[Any], tokenizer: Any, ctx: tasklight.TaskContext) -> str:

@@ -86,8 +86,10 @@ class TranslationTask(tasklight.Task):
         return tasklight.Seq2SeqHead(label_smoothing=float(ctx.config["trainer.label_smoothing"]))
 
     def encode(self, example: Pair, tokenizer: Any, ctx: tasklight.TaskContext, *, train: bool) -> list[tasklight.Features]:
-        src = tokenizer.encode(example.source) + [tokenizer.eos_id]
-        tgt = [tokenizer.bos_id] + (tokenizer.encode(example.target) if example.target else []) + [tokenizer.eos_id]
+        # The tokenizer's own layout (a tokenizer trained here: "a </s>"; BART's: "<s> a </s>");
+        # the target starts with the token the decoder starts from (<s>; BART: </s>).
+        src = tokenizer.encode_input(example.source).ids
+        tgt = [tokenizer.decoder_start_id, *tokenizer.encode_input(example.target or "").ids]
         return [{"src": src, "tgt": tgt}]
 
     # ---- prediction and scoring -----------------------------------------------------

@@ -80,7 +80,7 @@ def test_seeds_aggregate_to_exact_mean_std_and_n(tmp_path):
     assert bleu["std"] == pytest.approx(math.sqrt(13.0), abs=1e-12) == statistics.stdev([30.0, 32.0, 37.0])
     assert row["tokens_per_s"] == 2002.0 and row["steps"] == 1002.0
     _, md, _ = leaderboard(str(tmp_path))
-    assert "| 1 | multi30k | 3 | 33.00 ± 3.61 | 53.00 ± 3.61 | 7.84M | 1000 steps | 1002 | 2002 |" in md
+    assert "| 1 | multi30k | 3 | 33.00 ± 3.61 | 53.00 ± 3.61 | scratch | 7.84M | 1000 steps | 1002 | 2002 |" in md
 
 
 def test_rows_rank_by_the_primary_metric_in_its_direction(tmp_path):
@@ -187,10 +187,10 @@ def test_markdown_has_a_ranked_table_per_group(tmp_path):
     _, md, _ = leaderboard(str(tmp_path), "--format", "md")
     lines = md.splitlines()
     assert "### translation" in lines
-    i = lines.index("| # | entry | n | bleu ↑ | chrf ↑ | params | budget | steps | tokens/s | hardware | versions |")
-    assert lines[i + 1] == "|---:|---|---:|---|---|---|---|---|---|---|---|"
+    i = lines.index("| # | entry | n | bleu ↑ | chrf ↑ | init | params | budget | steps | tokens/s | hardware | versions |")
+    assert lines[i + 1] == "|---:|---|---:|---|---|---|---|---|---|---|---|---|"
     assert lines[i + 2] == (
-        "| 1 | a\\|b | 1 | 30.00 | 50.00 | 7.84M | 1000 steps | 1001 | 2001 | cpu: Intel(R) Xeon(R) Processor, 2 threads | "
+        "| 1 | a\\|b | 1 | 30.00 | 50.00 | scratch | 7.84M | 1000 steps | 1001 | 2001 | cpu: Intel(R) Xeon(R) Processor, 2 threads | "
         "tasklight 0.1.0, translation 0.1.0, torch 2.13.0+cpu, lightning 2.6.6, sacrebleu 2.6.0 |"
     )
     assert "Signatures: bleu `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0`" in md
@@ -243,3 +243,17 @@ def test_groups_order_is_by_task_then_data(tmp_path):
         ("translation #1", "a-data"),
         ("translation #2", "b-data"),
     ]
+
+
+def test_runs_from_two_starting_checkpoints_are_two_rows_with_the_checkpoint_named(tmp_path):
+    """The same entry from two checkpoints (or from scratch) is never one configuration."""
+    for i, (seed, init) in enumerate(((1, None), (2, ("minilm", "aa")), (3, ("minilm", "aa")), (4, ("minilm", "bb")))):
+        record = make_record(30.0 + i, seed=seed, entry=None)
+        if init:
+            record["model"]["init"] = {"name": init[0], "source": f"../{init[0]}", "revision": None, "weights_sha256": init[1]}
+        write(tmp_path / f"r{i}" / "metrics.json", record)
+    (group,) = groups_json(str(tmp_path))
+    rows = sorted((row["init"], row["n"]) for row in group["rows"])
+    assert rows == [("minilm", 1), ("minilm", 2), ("scratch", 1)]
+    _, md, _ = leaderboard(str(tmp_path), "--format", "md")
+    assert sum(line.startswith("| ") and "| minilm |" in line for line in md.splitlines()) == 2

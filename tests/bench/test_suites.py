@@ -50,11 +50,23 @@ def test_cpu_real_covers_the_sources_table_within_an_hour():
     assert {e.task for e in suite.entries} == BUILTIN_TASKS
 
 
-def test_cpu_real_data_paths_exist(monkeypatch):
+def test_cpu_pretrained_fine_tunes_minilm_on_the_intent_and_qa_sets_of_cpu_real():
+    suite = load_suite("cpu-pretrained")
+    real = {e.name: e for e in load_suite("cpu-real").entries}
+    for entry in suite.entries:
+        assert "model.init=../shared/models/all-MiniLM-L6-v2" in entry.overrides
+        scratch = real[entry.name.removesuffix("-minilm")]
+        assert (entry.task, entry.data) == (scratch.task, scratch.data)
+    minutes = [int(budget_text({"max_time": e.max_time}).split()[0]) for e in suite.entries]
+    assert sum(minutes) <= 50
+
+
+@pytest.mark.parametrize("name", ["cpu-real", "cpu-pretrained"])
+def test_cpu_real_data_paths_exist(monkeypatch, name):
     if not SHARED_DATA.is_dir():
         pytest.skip(f"needs {SHARED_DATA} (the shared benchmark data is not beside this checkout)")
     monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the suite's paths are relative to the repository root
-    for entry in load_suite("cpu-real").entries:
+    for entry in load_suite(name).entries:
         paths = entry.data_paths()
         assert paths, entry.name
         for path in paths:
@@ -147,3 +159,14 @@ def test_the_readme_suite_example_is_a_valid_suite(tmp_path):
         "--set data.src=en --set data.tgt=de --set data.test=test_2016_flickr --max-time 00:00:20:00 --seed 1 "
         "--out results/mine/multi30k-small/seed1"
     )
+
+
+def test_an_entry_may_start_from_a_checkpoint(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text("[[entries]]\nname = 'clinc'\ntask = 'intent'\ninit = 'hf:org/model@v1'\nmax_steps = 5\n")
+    code, out, err = bench("--suite", str(path), "--dry-run", "--out", str(tmp_path / "r"))
+    assert code == 0, err
+    assert f"would run: platform run intent --set model.init=hf:org/model@v1 --max-steps 5 --seed 42 --out {tmp_path / 'r'}" in out
+    path.write_text("[[entries]]\ntask = 'intent'\ninit = 3\nmax_steps = 5\n")
+    code, out, err = bench("--suite", str(path), "--dry-run")
+    assert code == 2 and err.strip() == f"Error: {path} entry 1: init must be a checkpoint directory or \"hf:ORG/NAME\""

@@ -85,3 +85,50 @@ def test_a_resumed_fused_state_follows_the_resuming_runs_precision() -> None:
     optimizer.load_state_dict(fused.state_dict())  # as Lightning restores a checkpoint's state
     assert _fused(optimizer) == [None, None]
     assert int(optimizer.state[system.model.embed.weight]["step"]) == 3
+
+
+ENCODER = {**MODEL, "shape": "encoder-only", "encoder_layers": 3, "decoder_layers": 0}
+
+
+def _configured(system: TaskSystem) -> torch.optim.Optimizer:
+    system.trainer = _trainer("32-true")
+    return system.configure_optimizers()["optimizer"]
+
+
+def _lr_of(optimizer: torch.optim.Optimizer, system: TaskSystem) -> dict[str, float]:
+    by_id = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    return {name: by_id[id(p)] for name, p in system.named_parameters() if id(p) in by_id}
+
+
+def test_the_head_learns_at_head_lr_and_layers_decay_downwards() -> None:
+    from tasklight.heads import ClassificationHead
+
+    torch.manual_seed(0)
+    system = TaskSystem(task_name="t", task_version="1", model=ENCODER, head=ClassificationHead(16, 3), head_hparams={},
+                        optim={**OPTIM, "head_lr": 1e-1, "layer_decay": 0.5})
+    lr = _lr_of(_configured(system), system)
+    assert lr["head.classifier.weight"] == 1e-1
+    assert lr["model.encoder.blocks.2.ff.fc.weight"] == 1e-2 * 0.5  # the top layer
+    assert lr["model.encoder.blocks.0.ff.fc.weight"] == 1e-2 * 0.5**3
+    assert lr["model.embed.weight"] == lr["model.encoder.pos.weight"] == 1e-2 * 0.5**4
+    assert lr["model.encoder.ln_f.weight"] == 1e-2  # above every layer
+    plain = TaskSystem(task_name="t", task_version="1", model=ENCODER, head=ClassificationHead(16, 3), head_hparams={},
+                       optim=OPTIM)
+    assert set(_lr_of(_configured(plain), plain).values()) == {1e-2}
+
+
+def test_freeze_leaves_the_embeddings_and_first_layers_out_of_training() -> None:
+    from tasklight.heads import ClassificationHead
+
+    def trained(spec: str) -> set[str]:
+        system = TaskSystem(task_name="t", task_version="1", model=ENCODER, head=ClassificationHead(16, 3),
+                            head_hparams={}, optim={**OPTIM, "freeze": spec})
+        return set(_lr_of(_configured(system), system))
+
+    everything = trained("")
+    assert "model.embed.weight" in everything and "model.encoder.blocks.0.ff.fc.weight" in everything
+    embeddings = trained("embeddings")
+    assert everything - embeddings == {"model.embed.weight", "model.encoder.pos.weight"}
+    two = trained("2")
+    assert {n for n in everything - two if ".blocks." in n} == {n for n in everything if ".blocks.0." in n or ".blocks.1." in n}
+    assert "model.encoder.blocks.2.ff.fc.weight" in two and "head.classifier.weight" in two

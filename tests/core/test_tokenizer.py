@@ -1,8 +1,20 @@
-"""The tokenizer methods tasks use (docs/plugins.md, "Tokenizer")."""
+"""The tokenizer methods tasks use (docs/plugins.md, "Tokenizer"), and the Tokenizer serving a
+trained subword model and a checkpoint's own tokenizer: special tokens by role, the input
+layout from the tokenizer's post-processor, no padding invented."""
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from tokenizers import Tokenizer as HFTokenizer
+from tokenizers import decoders, models, pre_tokenizers, processors, trainers
+
 from tasklight import Tokenizer
+from tasklight.data.batching import Collator
+from tasklight.errors import UserError
 
 TEXTS = ["show me flights from boston to denver", "what is the cheapest fare to denver"] * 3
 
@@ -27,3 +39,92 @@ def test_batch_and_offsets_agree_with_encode():
     assert ids == tokenizer.encode(text) and len(offsets) == len(ids)
     assert [text[s:e].strip() for s, e in offsets if text[s:e].strip()][-1].endswith("n")
     assert tokenizer.decode(ids) == text
+
+
+MINILM = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "all-MiniLM-L6-v2"
+
+
+def minilm() -> Path:
+    if not (MINILM / "tokenizer.json").is_file():
+        pytest.skip(f"needs {MINILM}")
+    return MINILM
+
+
+def test_a_checkpoint_tokenizer_names_its_special_tokens_by_role() -> None:
+    tokenizer = Tokenizer.from_pretrained(minilm())
+    assert tokenizer.roles == {"pad": "[PAD]", "unk": "[UNK]", "start": "[CLS]", "end": "[SEP]", "sep": "[SEP]", "mask": "[MASK]"}
+    assert (tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id, tokenizer.sep_id, tokenizer.mask_id) == (0, 101, 102, 102, 103)
+    assert tokenizer.vocab_size == 30522
+
+
+def test_pairs_are_laid_out_by_the_tokenizers_own_post_processor() -> None:
+    tokenizer = Tokenizer.from_pretrained(minilm())
+    pair = tokenizer.encode_input("Who wrote it?", "It was Ann.")
+    reference = HFTokenizer.from_file(str(MINILM / "tokenizer.json"))
+    reference.no_padding()
+    want = reference.encode("Who wrote it?", "It was Ann.")
+    assert pair.ids == want.ids and pair.token_types == want.type_ids
+    assert pair.ids[0] == 101 and pair.ids[pair.second - 1] == 102 and pair.ids[-1] == 102
+    assert pair.token_types == [0] * pair.second + [1] * (len(pair.ids) - pair.second)
+    # A window of already-tokenized context gets the same layout.
+    question, context = tokenizer.encode("Who wrote it?"), tokenizer.encode("It was Ann.")
+    assert tokenizer.add_special_tokens(question, context) == pair
+    assert tokenizer.special_tokens_added(pair=True) == 3 and tokenizer.special_tokens_added() == 2
+    # The checkpoint's tokenizer.json pads to 128; tasklight pads batches itself.
+    assert len(tokenizer.encode_input("hi").ids) == 3
+
+
+def test_roberta_style_pairs_get_two_separators(tmp_path: Path) -> None:
+    backend = HFTokenizer(models.WordLevel({"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "a": 4, "b": 5}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    backend.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    backend.save(str(tmp_path / "tokenizer.json"))
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(
+        {"bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>", "pad_token": "<pad>", "unk_token": "<unk>"}))
+    tokenizer = Tokenizer.from_pretrained(tmp_path)
+    assert tokenizer.encode_input("a", "b b").ids == [0, 4, 2, 2, 5, 5, 2]
+    assert (tokenizer.bos_id, tokenizer.eos_id, tokenizer.pad_id, tokenizer.mask_id) == (0, 2, 1, None)
+
+
+def test_a_family_without_padding_gets_no_pad_token(tmp_path: Path) -> None:
+    """GPT-2: one <|endoftext|> as start and end, no pad token; batches carry masks instead."""
+    backend = HFTokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.train_from_iterator(["hello world"] * 5, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"],
+                                                                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    backend.post_processor = processors.ByteLevel(trim_offsets=False)
+    backend.save(str(tmp_path / "tokenizer.json"))
+    (tmp_path / "special_tokens_map.json").write_text(json.dumps(
+        {"bos_token": {"content": "<|endoftext|>", "lstrip": False}, "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}))
+    tokenizer = Tokenizer.from_pretrained(tmp_path)
+    assert tokenizer.pad_id is None and tokenizer.bos_id == tokenizer.eos_id == 0 and tokenizer.sep_id is None
+    assert tokenizer.vocab_size == backend.get_vocab_size()  # nothing added
+    assert tokenizer.encode_input("hello").ids == tokenizer.encode("hello")  # GPT-2 adds no special tokens
+    batch = Collator(tokenizer.pad_id)([(0, {"input": [5, 6, 7]}), (1, {"input": [8]})])
+    assert batch["input"].tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert batch["input_mask"].tolist() == [[True, True, True], [True, False, False]]
+
+
+def test_a_trained_tokenizer_keeps_its_layout_and_the_roles_survive_a_save(tmp_path: Path) -> None:
+    trained = Tokenizer.train(["the cat sat on the mat"] * 20, 60)
+    assert not trained.pretrained and trained.decoder_start_id == trained.bos_id
+    assert trained.encode_input("cat").ids == [*trained.encode("cat"), trained.eos_id]
+    assert trained.encode_input("cat", "mat").ids == [trained.bos_id, *trained.encode("cat"), trained.sep_id,
+                                                      *trained.encode("mat"), trained.eos_id]
+    trained.save(tmp_path / "tokenizer.json")
+    assert Tokenizer.load(tmp_path / "tokenizer.json").roles == trained.roles
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    pretrained = Tokenizer.from_pretrained(minilm())
+    pretrained.save(copy / "tokenizer.json")
+    assert sorted(p.name for p in copy.iterdir()) == ["special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"]
+    assert Tokenizer.load(copy / "tokenizer.json").roles == pretrained.roles
+
+
+def test_a_checkpoint_without_a_tokenizer_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"no tokenizer.json; tasklight uses a checkpoint's own tokenizer"):
+        Tokenizer.from_pretrained(tmp_path)
+    shutil.copy(minilm() / "tokenizer.json", tmp_path / "tokenizer.json")
+    with pytest.raises(UserError, match="neither tokenizer_config.json nor special_tokens_map.json"):
+        Tokenizer.from_pretrained(tmp_path)

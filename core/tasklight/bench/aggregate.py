@@ -71,6 +71,10 @@ class Row:
     def budget(self) -> str:
         return budget_text(self.records[0]["training"].get("budget"))
 
+    def init(self) -> str:
+        """The checkpoint the row's runs started from (one per row: it is part of the key)."""
+        return init_text(self.records[0])
+
     def hardware(self) -> str:
         return "; ".join(dict.fromkeys(hardware_text(r.get("hardware", {})) for r in self.records))
 
@@ -163,6 +167,22 @@ def versions_text(record: dict[str, Any]) -> str:
     return ", ".join(dict.fromkeys(parts))  # a metric library may be tasklight itself
 
 
+def init_id(record: dict[str, Any]) -> str:
+    """The starting checkpoint's weights (their SHA-256), "" for a model trained from scratch:
+    runs from two starting points are never one row."""
+    init = record.get("model", {}).get("init")
+    return str(init.get("weights_sha256", "")) if isinstance(init, dict) else ""
+
+
+def init_text(record: dict[str, Any]) -> str:
+    """The starting checkpoint's name (and Hub revision), or "scratch"."""
+    init = record.get("model", {}).get("init")
+    if not isinstance(init, dict):
+        return "scratch"
+    revision = init.get("revision")
+    return f"{init.get('name', '?')}@{str(revision)[:8]}" if revision else str(init.get("name", "?"))
+
+
 def _data_id(record: dict[str, Any]) -> tuple[str, str]:
     dataset = record["dataset"]
     if dataset["name"] == "demo" and dataset.get("origin", "demo") == "demo":
@@ -182,12 +202,12 @@ def _row_key(record: dict[str, Any]) -> tuple[tuple[Any, ...], str]:
     training = record["training"]
     budget = training.get("budget")
     if isinstance(bench, dict) and bench.get("entry"):
-        key: tuple[Any, ...] = ("bench", bench["entry"], bench.get("fingerprint", ""))
+        key: tuple[Any, ...] = ("bench", bench["entry"], bench.get("fingerprint", ""), init_id(record))
         label = str(bench["entry"])
     else:
         config = {k: record.get(k) for k in ("model", "decoding")} | {"budget": budget, "precision": training.get("precision")}
         key = ("config", json.dumps(config, sort_keys=True, default=str))
-        label = f"{record['model'].get('preset', '?')} model, {budget_text(budget)}"
+        label = f"{init_text(record) if init_id(record) else record['model'].get('preset', '?')} model, {budget_text(budget)}"
     if isinstance(budget, dict) and budget.get("max_time"):
         key += (hardware_text(record.get("hardware")),)  # a time budget buys what the hardware allows
     return key, label

@@ -14,7 +14,7 @@ from typing import Any
 from tasklight.bench.aggregate import Group, Row, Stat
 from tasklight.bench.collect import LEADERBOARD_KEY
 
-FIXED_COLUMNS = ("params", "budget", "steps", "tokens/s", "hardware", "versions")
+FIXED_COLUMNS = ("init", "params", "budget", "steps", "tokens/s", "hardware", "versions")  # init: the starting checkpoint
 
 
 # ---- cell text ---------------------------------------------------------------------------------
@@ -60,6 +60,7 @@ def cells(group: Group, row: Row) -> list[tuple[str, float | str | None]]:
     for metric in group.metrics:
         stat = row.stat(metric)
         out.append((stat_text(stat), None if math.isnan(stat.mean) else stat.mean))
+    out.append((row.init(), TEXT))
     params = row.parameters()
     out.append((params_text(params), params[0] if params else None))
     out.append((row.budget(), TEXT))
@@ -134,6 +135,7 @@ def _group_json(group: Group) -> dict[str, Any]:
                 "n": len(row.found),
                 "seeds": row.seeds(),
                 "metrics": {m: _stat_json(row.stat(m)) for m in group.metrics},
+                "init": row.init(),
                 "parameters": row.parameters(),
                 "budget": row.budget(),
                 "steps": row.mean_of("steps"),

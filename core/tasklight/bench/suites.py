@@ -14,6 +14,7 @@ configuration, trained under a fixed budget, once per seed::
     data = "path/to/data"              # --data (default "demo"), relative to the current directory
     set = ["data.test=test"]
     preset = "small"                   # model.preset
+    init = "../shared/models/NAME"     # --init: start from a checkpoint (a directory or hf:ORG/NAME[@REVISION])
     max_time = "00:00:08:00"           # the budget: max_time, max_steps and/or max_epochs (one is required)
 """
 
@@ -32,9 +33,9 @@ from tasklight.config import default_file, read_toml, resolve_config
 from tasklight.errors import UserError
 
 SUITE_KEYS = ("description", "seeds", "set", "entries")
-ENTRY_KEYS = ("task", "name", "data", "set", "preset", "seeds", "max_time", "max_steps", "max_epochs")
+ENTRY_KEYS = ("task", "name", "data", "set", "preset", "init", "seeds", "max_time", "max_steps", "max_epochs")
 DEFAULT_SEEDS = (42,)
-SPLIT_KEYS = ("data.train", "data.validation", "data.test", "tokenizer.path")
+SPLIT_KEYS = ("data.train", "data.validation", "data.test", "tokenizer.path", "model.init")
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Entry:
         specs = [] if self.data in ("", "demo") or self.data.startswith("hf:") else [self.data]
         for item in self.overrides:
             key, _, value = item.partition("=")
-            if key.strip() in SPLIT_KEYS and value.strip():
+            if key.strip() in SPLIT_KEYS and value.strip() and not value.strip().startswith("hf:"):
                 specs.append(value.strip())
         paths = []
         for spec in specs:
@@ -210,6 +211,10 @@ def _entry(suite: str, row: Mapping[str, Any], where: str, seeds: tuple[int, ...
         if not isinstance(row["preset"], str):
             raise UserError(f"{where}: preset must be a string")
         overrides.append(f"model.preset={row['preset']}")
+    if "init" in row:
+        if not isinstance(row["init"], str) or not row["init"]:
+            raise UserError(f"{where}: init must be a checkpoint directory or \"hf:ORG/NAME\"")
+        overrides.append(f"model.init={row['init']}")
     overrides += _strings(row.get("set", []), f"{where}: set")
     for item in overrides:
         if "=" not in item:

@@ -216,9 +216,11 @@ def load_hf(directory: str | Path) -> Checkpoint:
     return Checkpoint(model.eval(), family.model_type, hf.data, heads, files)
 
 
-def convert_to_hf(family: Family, model: Transformer) -> dict[str, Tensor]:
+def convert_to_hf(family: Family, model: Transformer, nested: bool | None = None) -> dict[str, Tensor]:
     """tasklight state dict -> HF tensors under the export class's names (tied copies left out,
-    as transformers writes them)."""
+    as transformers writes them); ``nested``: under the family's prefix, as a task class
+    (``BertForQuestionAnswering``) holds them (default: as ``family.architecture`` does)."""
+    nested = family.nested if nested is None else nested
     names = NameMap(family, model.config)
     out: dict[str, Tensor] = {}
     for name, tensor in model.state_dict().items():
@@ -236,7 +238,7 @@ def convert_to_hf(family: Family, model: Transformer) -> dict[str, Tensor]:
                 piece = piece.t()
             elif names.is_row(hf_name):
                 piece = piece[None]
-            out[names.prefixed(hf_name, family.nested)] = piece.contiguous().clone()
+            out[names.prefixed(hf_name, nested)] = piece.contiguous().clone()
             written.add(part)
     return out
 
@@ -261,10 +263,13 @@ def save_hf(
     model_type: str,
     base_config: dict[str, Any] | None = None,
     head_weights: dict[str, Tensor] | None = None,
+    architecture: str | None = None,
 ) -> Path:
     """Write ``model`` as a Hugging Face directory (config.json, model.safetensors) that
-    transformers loads as the family's ``architecture``. ``head_weights`` (HF names) are
-    written alongside, for a task class that holds them. The directory must not hold files."""
+    transformers loads as the family's ``architecture``, or as the task class
+    ``architecture`` (``BertForQuestionAnswering``: the backbone under the family's prefix).
+    ``head_weights`` (HF names) are written alongside, for a task class that holds them.
+    The directory must not hold files."""
     from safetensors.torch import save_file
 
     directory = Path(directory)
@@ -272,7 +277,9 @@ def save_hf(
     hf = hf_config_of(family, model.config, base_config)
     if directory.exists() and any(directory.iterdir()):
         raise UserError(f"{directory}: not empty; export writes into a new or empty directory")
-    tensors = convert_to_hf(family, model)
+    tensors = convert_to_hf(family, model, nested=None if architecture is None else True)
+    if architecture is not None:
+        hf["architectures"] = [architecture]
     for name, tensor in (head_weights or {}).items():
         tensors[name] = tensor.contiguous().clone()
     hf["dtype"] = str(model.embed.weight.dtype).removeprefix("torch.")

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "install": ("tasklight.cli.install", "Install plugin packages with pip into tasklight's environment."),
     "uninstall": ("tasklight.cli.uninstall", "Uninstall plugin packages with pip (works with broken plugins)."),
     "serve": ("tasklight.cli.serve", "Serve a trained run over HTTP (JSON API, dynamic batching)."),
+    "export": ("tasklight.cli.export", "Export a trained run as a Hugging Face model directory."),
 }
 
 

@@ -11,6 +11,11 @@ from tasklight.cli.show import show_record
 @click.command("run")
 @click.argument("task")
 @data_option("demo")
+@click.option(
+    "--init", metavar="SOURCE",
+    help="Start from a pretrained checkpoint: a Hugging Face model directory or hf:ORG/NAME[@REVISION] "
+    "(needs the hf extra). Its config.json gives the model's shape; its own tokenizer is used.",
+)
 @set_option
 @device_options
 @click.option("--strategy", help="auto, ddp, fsdp, deepspeed ... (Lightning's strategies).")
@@ -32,6 +37,8 @@ def command(task: str, data: str, overrides: tuple[str, ...], **options: object)
       platform run translation
       platform run translation --data ../shared/data/translation/multi30k \\
           --set data.src=en --set data.tgt=de --set data.test=test_2016_flickr --max-time 00:00:20:00
+      platform run intent --data ../shared/data/intent/snips --init ../shared/models/all-MiniLM-L6-v2 \\
+          --max-time 00:00:05:00
     """
     from tasklight.training import RunOptions, run  # torch and Lightning: only once a command runs
 

@@ -27,8 +27,13 @@ def is_labels(key: str) -> bool:
     return key == "labels" or key.endswith("_labels")
 
 
+def is_types(key: str) -> bool:
+    """Token types (segments) of another field's ids: padded with 0, outside the token budget."""
+    return key.endswith("_types")
+
+
 def _is_tokens(key: str, value: object) -> bool:
-    return isinstance(value, list) and not key.startswith("_") and not is_labels(key)
+    return isinstance(value, list) and not key.startswith("_") and not is_labels(key) and not is_types(key)
 
 
 def row_cost(features: Features) -> int:
@@ -157,19 +162,24 @@ class TokenBudgetSampler(Sampler[list[int]]):
 
 class Collator:
     """Pads list fields into (B, T) long tensors, with ``pad_id`` (token ids) or IGNORE_INDEX
-    (``labels``, ``*_labels``); stacks ints and floats. Fields whose name starts with ``_``
-    are metadata and ride along as Python lists.
+    (``labels``, ``*_labels``), and gives each its mask; stacks ints and floats. Fields whose
+    name starts with ``_`` are metadata and ride along as Python lists.
+
+    A list field ``key`` comes with ``key_mask`` (B, T) bool, True = a real token: heads
+    mask with it, so a vocabulary without a padding token (``pad_id`` None: GPT-2, Llama)
+    needs none invented; its padding positions hold id 0 and are never read.
 
     ``row`` (each row's index in the dataset) always comes along, so evaluation
     can put sorted batches back in order.
     """
 
-    def __init__(self, pad_id: int) -> None:
+    def __init__(self, pad_id: int | None) -> None:
         self.pad_id = pad_id
 
     def __call__(self, items: Sequence[tuple[int, Features]]) -> dict[str, Any]:
         batch: dict[str, Any] = {"row": torch.tensor([i for i, _ in items], dtype=torch.long)}
         rows = [f for _, f in items]
+        fill = 0 if self.pad_id is None else self.pad_id
         for key in rows[0]:
             values = [r[key] for r in rows]
             first = values[0]
@@ -177,11 +187,14 @@ class Collator:
                 batch[key] = values
             elif isinstance(first, list):
                 width = max(len(v) for v in values)
-                fill = IGNORE_INDEX if is_labels(key) else self.pad_id
-                out = torch.full((len(values), width), fill, dtype=torch.long)
+                value = IGNORE_INDEX if is_labels(key) else 0 if is_types(key) else fill
+                out = torch.full((len(values), width), value, dtype=torch.long)
+                mask = torch.zeros((len(values), width), dtype=torch.bool)
                 for i, v in enumerate(values):
                     out[i, : len(v)] = torch.as_tensor(v, dtype=torch.long)
+                    mask[i, : len(v)] = True
                 batch[key] = out
+                batch[f"{key}_mask"] = mask
             elif isinstance(first, bool) or isinstance(first, int):
                 batch[key] = torch.tensor(values, dtype=torch.long)
             elif isinstance(first, float):

@@ -17,7 +17,7 @@ class TaskDataModule(pl.LightningDataModule):
         train: Sequence[Features],
         validation: Sequence[Features],
         *,
-        pad_id: int,
+        pad_id: int | None,
         max_tokens: int,
         eval_max_tokens: int,
         seed: int,

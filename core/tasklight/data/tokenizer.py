@@ -1,38 +1,118 @@
-"""A subword tokenizer (Hugging Face ``tokenizers``) trained on the run's training text.
+"""Text <-> token ids with Hugging Face ``tokenizers``: a subword model trained on the run's
+training text, or a pretrained checkpoint's own tokenizer, used unchanged.
 
-SentencePiece-style BPE over a Metaspace pre-tokenizer, so decoding gives back the
-original spacing (detokenized text for sacreBLEU and users). Any existing
-``tokenizer.json`` can be given instead; it must know the special tokens below.
+A trained tokenizer is SentencePiece-style BPE over a Metaspace pre-tokenizer, so decoding
+gives back the original spacing (detokenized text for sacreBLEU and users); its special
+tokens are ``SPECIALS``, its inputs are laid out ``a </s>`` and ``<s> a <sep> b </s>`` (the
+layouts tasklight's tasks have always used), and a decoder starts from ``<s>``.
+A checkpoint's tokenizer (``tokenizer.json`` beside ``tokenizer_config.json`` or
+``special_tokens_map.json``) keeps its vocabulary, its special tokens, named by role from
+those files, and its own input layout (``[CLS] a [SEP] b [SEP]``, ``<s> a </s></s> b </s>``),
+which comes from its post-processor. A family without a padding token (GPT-2, Llama) gets
+none: ``pad_id`` is None and batches carry explicit masks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tokenizers import Tokenizer as HFTokenizer
-from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 from tasklight.errors import UserError
 
 PAD, UNK, BOS, EOS, SEP, MASK = "<pad>", "<unk>", "<s>", "</s>", "<sep>", "<mask>"
 SPECIALS: tuple[str, ...] = (PAD, UNK, BOS, EOS, SEP, MASK)  # ids 0..5 in a trained tokenizer
 
+ROLES: tuple[str, ...] = ("pad", "unk", "start", "end", "sep", "mask")
+TRAINED_ROLES: dict[str, str] = {"pad": PAD, "unk": UNK, "start": BOS, "end": EOS, "sep": SEP, "mask": MASK}
+
+# Where a checkpoint's tokenizer files name each role, first match wins: the start of an
+# input is BERT's [CLS] or the <s> of BART and RoBERTa; its end is their </s> or BERT's [SEP].
+HF_ROLE_KEYS: dict[str, tuple[str, ...]] = {
+    "pad": ("pad_token",),
+    "unk": ("unk_token",),
+    "start": ("cls_token", "bos_token"),
+    "end": ("eos_token", "sep_token"),
+    "sep": ("sep_token",),
+    "mask": ("mask_token",),
+}
+# The files beside a checkpoint's tokenizer.json that name its special tokens; a run
+# directory keeps copies, so the run and its export read the same roles.
+HF_TOKENIZER_FILES: tuple[str, ...] = ("tokenizer_config.json", "special_tokens_map.json")
+# Where a checkpoint's first decoder input is named (BART's </s>, Marian's pad); a run
+# directory keeps it in a generation_config.json of its own.
+GENERATION_FILE = "generation_config.json"
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """One model input laid out with the tokenizer's special tokens.
+
+    ``ids`` and ``token_types`` have the same length; ``second`` is the position of the
+    first token of the second text of a pair (None for a single text)."""
+
+    ids: list[int]
+    token_types: list[int]
+    second: int | None = None
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Special tokens around one text or a pair, and the token type of each part, as the
+    tokenizer's post-processor places them (read off by encoding a probe)."""
+
+    before: list[tuple[int, int]]  # (id, type) ahead of the first text
+    between: list[tuple[int, int]]  # between the two texts of a pair
+    after: list[tuple[int, int]]  # after the last text
+    first_type: int
+    second_type: int
+
 
 class Tokenizer:
-    """Text <-> ids, with the ids of the special tokens the model needs."""
+    """Text <-> ids, with the ids of the special tokens by role: ``pad_id``, ``unk_id``,
+    ``bos_id`` (the start of an input), ``eos_id`` (its end), ``sep_id``, ``mask_id``;
+    any of them None where the tokenizer has no such token."""
 
-    def __init__(self, backend: HFTokenizer) -> None:
+    def __init__(
+        self, backend: HFTokenizer, roles: Mapping[str, str | None] | None = None,
+        files: Mapping[str, Any] | None = None,
+    ) -> None:
         self.backend = backend
-        missing = [t for t in SPECIALS if backend.token_to_id(t) is None]
-        if missing:
-            raise UserError(f"tokenizer lacks the special tokens {', '.join(missing)}")
-        self.pad_id = self.token_id(PAD)
-        self.unk_id = self.token_id(UNK)
-        self.bos_id = self.token_id(BOS)
-        self.eos_id = self.token_id(EOS)
-        self.sep_id = self.token_id(SEP)
-        self.mask_id = self.token_id(MASK)
+        # A checkpoint's tokenizer.json may pad or truncate every encoding (BERT's pads to
+        # 128): tasklight pads batches and truncates rows itself.
+        backend.no_padding()
+        backend.no_truncation()
+        self.pretrained = roles is not None
+        if roles is None:
+            missing = [t for t in SPECIALS if backend.token_to_id(t) is None]
+            if missing:
+                raise UserError(f"tokenizer lacks the special tokens {', '.join(missing)}")
+            roles = TRAINED_ROLES
+            if backend.post_processor is None:
+                backend.post_processor = processors.TemplateProcessing(
+                    single=f"$A {EOS}", pair=f"{BOS} $A {SEP} $B:1 {EOS}:1",
+                    special_tokens=[(t, backend.token_to_id(t)) for t in (BOS, EOS, SEP)],
+                )
+        self.roles: dict[str, str | None] = {role: roles.get(role) for role in ROLES}
+        self.files = dict(files or {})  # tokenizer_config.json etc. of a checkpoint, as read
+        ids = {role: None if token is None else self.token_id(token) for role, token in self.roles.items()}
+        self.pad_id: int | None = ids["pad"]
+        self.unk_id: int | None = ids["unk"]
+        self.bos_id: int | None = ids["start"]
+        self.eos_id: int | None = ids["end"]
+        self.sep_id: int | None = ids["sep"]
+        self.mask_id: int | None = ids["mask"]
+        # The first token a decoder reads (a sequence-to-sequence target starts with it):
+        # <s> for a tokenizer trained here, the checkpoint's decoder_start_token_id otherwise.
+        start = self.files.get(GENERATION_FILE, {}).get("decoder_start_token_id")
+        self.decoder_start_id: int | None = start if isinstance(start, int) else None if self.pretrained else self.bos_id
+        self._single = self._layout(pair=False)
+        self._pair = self._layout(pair=True)
 
     @classmethod
     def train(cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2, extra_specials: Sequence[str] = ()) -> Tokenizer:
@@ -51,15 +131,46 @@ class Tokenizer:
 
     @classmethod
     def load(cls, path: Path) -> Tokenizer:
+        """A ``tokenizer.json``; a checkpoint's when ``tokenizer_config.json`` or
+        ``special_tokens_map.json`` lie beside it (they name its special tokens)."""
+        path = Path(path)
         try:
-            return cls(HFTokenizer.from_file(str(path)))
-        except UserError as err:
-            raise UserError(f"{path}: {err}") from None
+            backend = HFTokenizer.from_file(str(path))
         except Exception as err:  # tokenizers raises a bare Exception on bad JSON
             raise UserError(f"{path}: not a readable tokenizer.json ({err})") from None
+        files = _read_tokenizer_files(path.parent)
+        named = any(name in files for name in HF_TOKENIZER_FILES)
+        try:
+            return cls(backend, _roles_of(files, path.parent) if named else None, files if named else {})
+        except UserError as err:
+            raise UserError(f"{path}: {err}") from None
+
+    @classmethod
+    def from_pretrained(cls, directory: Path) -> Tokenizer:
+        """A checkpoint's own tokenizer: ``tokenizer.json`` with its special tokens named in
+        ``tokenizer_config.json`` or ``special_tokens_map.json``."""
+        directory = Path(directory)
+        path = directory / "tokenizer.json"
+        if not path.is_file():
+            raise UserError(
+                f"{directory}: no tokenizer.json; tasklight uses a checkpoint's own tokenizer, "
+                "in the Hugging Face tokenizers format"
+            )
+        files = _read_tokenizer_files(directory)
+        if not any(name in files for name in HF_TOKENIZER_FILES):
+            raise UserError(f"{directory}: neither {' nor '.join(HF_TOKENIZER_FILES)}, which name the tokenizer's special tokens")
+        tokenizer = cls.load(path)
+        start = _decoder_start(directory)
+        if start is not None:
+            tokenizer.files[GENERATION_FILE] = {"decoder_start_token_id": start}
+            tokenizer.decoder_start_id = start
+        return tokenizer
 
     def save(self, path: Path) -> None:
+        """``tokenizer.json`` at ``path``; a checkpoint's files that name its special tokens beside it."""
         self.backend.save(str(path))
+        for name, content in self.files.items():
+            (Path(path).parent / name).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     @property
     def vocab_size(self) -> int:
@@ -73,7 +184,7 @@ class Tokenizer:
 
     # ---- the public API of tasks (docs/plugins.md, "Tokenizer") -------------------------
     def encode(self, text: str) -> list[int]:
-        """The ids of ``text``, without special tokens (add ``bos_id``/``eos_id`` yourself)."""
+        """The ids of ``text``, without special tokens (``encode_input`` adds the model's own)."""
         return self.backend.encode(text, add_special_tokens=False).ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
@@ -85,6 +196,54 @@ class Tokenizer:
         include the space before it (SentencePiece-style "▁word"): strip it where it matters."""
         encoding = self.backend.encode(text, add_special_tokens=False)
         return encoding.ids, [tuple(o) for o in encoding.offsets]  # type: ignore[misc]
+
+    def encode_input(self, text: str, pair: str | None = None) -> ModelInput:
+        """A model input of one text or a pair, with the tokenizer's special tokens and token
+        types, exactly as its post-processor lays them out."""
+        return self.add_special_tokens(self.encode(text), None if pair is None else self.encode(pair))
+
+    def add_special_tokens(self, first: Sequence[int], second: Sequence[int] | None = None) -> ModelInput:
+        """Ids of one text or a pair (without special tokens, e.g. a window of a long context)
+        laid out as ``encode_input`` lays out texts."""
+        layout = self._single if second is None else self._pair
+        ids = [i for i, _ in layout.before] + list(first)
+        types = [t for _, t in layout.before] + [layout.first_type] * len(first)
+        start = None
+        if second is not None:
+            ids += [i for i, _ in layout.between]
+            types += [t for _, t in layout.between]
+            start = len(ids)
+            ids += list(second)
+            types += [layout.second_type] * len(second)
+        ids += [i for i, _ in layout.after]
+        types += [t for _, t in layout.after]
+        return ModelInput(ids, types, start)
+
+    def special_tokens_added(self, pair: bool = False) -> int:
+        """How many special tokens an input of one text (or a pair) gets."""
+        layout = self._pair if pair else self._single
+        return len(layout.before) + len(layout.between) + len(layout.after)
+
+    def _layout(self, pair: bool) -> _Layout:
+        # The post-processors tokenizers has (templates, BERT's, RoBERTa's, byte-level) place
+        # fixed special tokens around the texts: encode a probe and read where they went.
+        probe = self.backend.encode("a", "b" if pair else None, add_special_tokens=True)
+        before: list[tuple[int, int]] = []
+        between: list[tuple[int, int]] = []
+        after: list[tuple[int, int]] = []
+        types = {0: 0, 1: 0}
+        seen: set[int] = set()
+        for token_id, type_id, sequence in zip(probe.ids, probe.type_ids, probe.sequence_ids):
+            if sequence is not None:
+                seen.add(sequence)
+                types[sequence] = type_id
+            elif not seen:
+                before.append((token_id, type_id))
+            elif pair and seen == {0}:
+                between.append((token_id, type_id))
+            else:
+                after.append((token_id, type_id))
+        return _Layout(before, between, after, types[0], types[1])
 
     def encode_words(self, words: Sequence[str]) -> tuple[list[int], list[int]]:
         """Ids of pre-split ``words`` and, for each id, the index of the word it belongs to:
@@ -101,3 +260,52 @@ class Tokenizer:
     def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
         """``decode`` of each id list, in one call."""
         return self.backend.decode_batch([list(ids) for ids in batch], skip_special_tokens=True)
+
+
+def _decoder_start(directory: Path) -> int | None:
+    """A checkpoint's decoder_start_token_id: generation_config.json's, else config.json's."""
+    for name in (GENERATION_FILE, "config.json"):
+        path = directory / name
+        if path.is_file():
+            try:
+                value = json.loads(path.read_text(encoding="utf-8")).get("decoder_start_token_id")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    return None
+
+
+def _read_tokenizer_files(directory: Path) -> dict[str, Any]:
+    files: dict[str, Any] = {}
+    for name in (*HF_TOKENIZER_FILES, GENERATION_FILE):
+        path = directory / name
+        if path.is_file():
+            try:
+                content = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                raise UserError(f"{path}: not valid JSON ({err})") from None
+            if not isinstance(content, dict):
+                raise UserError(f"{path}: not a JSON object")
+            files[name] = content
+    return files
+
+
+def _token_text(value: Any) -> str | None:
+    """A special token as these files write it: a string, or an object with its content."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("content"), str):
+        return value["content"]
+    return None
+
+
+def _roles_of(files: Mapping[str, Any], directory: Path) -> dict[str, str | None]:
+    """Role -> special token, from special_tokens_map.json then tokenizer_config.json."""
+    named: dict[str, str] = {}
+    for name in ("special_tokens_map.json", "tokenizer_config.json"):
+        for key, value in files.get(name, {}).items():
+            token = _token_text(value)
+            if key.endswith("_token") and token is not None:
+                named.setdefault(key, token)
+    return {role: next((named[k] for k in keys if k in named), None) for role, keys in HF_ROLE_KEYS.items()}

@@ -1,0 +1,101 @@
+"""Tiny Hugging Face checkpoints written by transformers itself, each with a tokenizer of its
+family's kind (special tokens, post-processor), for tests of ``--init`` and export that run
+in seconds and need no download."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+TEXTS = [
+    "wake me up at seven tomorrow", "set an alarm for six thirty", "what is the weather in paris",
+    "will it rain in berlin today", "play some jazz music", "turn the volume up", "remind me to call mom",
+    "add milk to my shopping list", "how do i get to the station", "send a message to anna",
+    "who wrote the book", "the book was written by ann in london", "numbers one two three four five",
+]
+CARD = "---\nlanguage: en\nlicense: apache-2.0\n---\n# A tiny test model\n"
+
+
+def _wordpiece(texts: list[str]) -> Tokenizer:
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    backend.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=400, special_tokens=specials, show_progress=False))
+    cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    return backend
+
+
+def write_bert(path: Path, texts: list[str] | None = None, max_positions: int = 128, **config: object) -> Path:
+    """A 2-layer BERT of width 16 with a WordPiece tokenizer (BERT's special tokens and layout)."""
+    import transformers
+
+    backend = _wordpiece((texts or []) + TEXTS)
+    torch.manual_seed(0)
+    options = dict(vocab_size=backend.get_vocab_size(), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                   intermediate_size=32, max_position_embeddings=max_positions)
+    transformers.BertModel(transformers.BertConfig(**{**options, **config})).save_pretrained(path)
+    backend.save(str(path / "tokenizer.json"))
+    (path / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "BertTokenizer", "do_lower_case": True, "model_max_length": max_positions,
+        "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]",
+    }))
+    (path / "README.md").write_text(CARD)
+    return path
+
+
+def _byte_level(texts: list[str], specials: list[str]) -> Tokenizer:
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=specials, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    backend.train_from_iterator(texts, trainer)
+    return backend
+
+
+def write_bart(path: Path, texts: list[str] | None = None) -> Path:
+    """A 1+1-layer BART of width 16 with a byte-level BPE tokenizer and RoBERTa's layout
+    (<s> a </s>); like BART, its decoder starts from </s>."""
+    import transformers
+
+    backend = _byte_level((texts or []) + TEXTS, ["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    backend.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=False)
+    torch.manual_seed(0)
+    config = transformers.BartConfig(
+        vocab_size=backend.get_vocab_size(), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=128, pad_token_id=1,
+        bos_token_id=0, eos_token_id=2, decoder_start_token_id=2, forced_bos_token_id=None, forced_eos_token_id=None)
+    transformers.BartForConditionalGeneration(config).save_pretrained(path)
+    backend.save(str(path / "tokenizer.json"))
+    (path / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "BartTokenizer", "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>",
+        "cls_token": "<s>", "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>", "model_max_length": 128,
+    }))
+    return path
+
+
+def write_gpt2(path: Path, texts: list[str] | None = None) -> Path:
+    """A 2-layer GPT-2 of width 16 with a byte-level BPE tokenizer: one <|endoftext|> as start,
+    end and unknown token, and no padding token."""
+    import transformers
+
+    backend = _byte_level((texts or []) + TEXTS, ["<|endoftext|>"])
+    backend.post_processor = processors.ByteLevel(trim_offsets=False)
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(vocab_size=backend.get_vocab_size(), n_embd=16, n_layer=2, n_head=2, n_positions=300,
+                                     bos_token_id=0, eos_token_id=0)
+    transformers.GPT2LMHeadModel(config).save_pretrained(path)
+    backend.save(str(path / "tokenizer.json"))
+    (path / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "GPT2Tokenizer", "bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>",
+        "unk_token": "<|endoftext|>", "model_max_length": 300,
+    }))
+    return path
