@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from tasklight.model import Transformer, TransformerConfig, generate
-from tasklight.model.decoding import _stable_slots, _top_k
+from tasklight.model.decoding import _first_best, _length_groups, _stable_slots, _top_k, encode_by_length
 
 PAD, BOS, EOS = 0, 1, 2
 V = 19
@@ -154,8 +155,12 @@ A, B_, C, D, E = 3, 4, 5, 6, 7
 
 
 def fake_lm_head(monkeypatch: pytest.MonkeyPatch, model: Transformer, head: Callable[[Tensor], Tensor]) -> None:
-    """Score with ``head`` (N, C) -> (N, V) instead of the model's LM head."""
-    monkeypatch.setattr(model, "lm_logits", head)
+    """Score with ``head`` (N, C) -> (N, V) instead of the model's LM head, in either layout."""
+
+    def lm_logits(hidden: Tensor, columns: bool = False) -> Tensor:
+        return head(hidden).t() if columns else head(hidden)
+
+    monkeypatch.setattr(model, "lm_logits", lm_logits)
 
 
 @pytest.fixture
@@ -298,8 +303,48 @@ def test_chunked_top_k_is_exactly_topk(width: int, groups: int, k: int) -> None:
     offset = torch.randn(5, groups, generator=g)
     for off in (offset, None):
         expected = (values if off is None else values + off[..., None]).reshape(5, -1).topk(k, dim=1)
-        top, index = _top_k(values, k, off)
-        assert torch.equal(top, expected.values) and torch.equal(index, expected.indices)
+        columns = values.reshape(5 * groups, width).t()  # (V, R*G): row r*G+g's logits as a column
+        for layout in (columns, columns.contiguous()):  # as the rows' transpose, and as computed
+            top, index = _top_k(layout, groups, k, off)
+            assert torch.equal(top, expected.values) and torch.equal(index, expected.indices)
+
+
+@pytest.mark.parametrize("width", [19, 256, 300, 8000])
+def test_first_best_is_argmax_with_the_first_of_equals(width: int) -> None:
+    g = torch.Generator().manual_seed(width)
+    columns = torch.randint(0, 5, (width, 6), generator=g).float()  # many ties
+    columns[-1, 0] = 9.0  # a winner in the rows after the last whole chunk
+    columns[:, 1] = -math.inf
+    columns[3, 1] = 0.0
+    for layout in (columns, columns.t().contiguous().t()):
+        assert torch.equal(_first_best(layout), columns.argmax(dim=0))
+
+
+@pytest.mark.parametrize(
+    "lengths, groups",
+    [
+        ([5] * 8, [(0, 8)]),
+        ([1] * 30 + [200, 200], [(0, 30), (30, 32)]),  # two widths far apart: two calls
+        ([10, 11, 12, 13], [(0, 4)]),  # close widths: one call costs less than four
+    ],
+)
+def test_length_groups_balance_padding_against_calls(lengths: list[int], groups: list[tuple[int, int]]) -> None:
+    assert _length_groups(lengths, 64) == groups
+
+
+def test_encode_by_length_matches_the_padded_encoder() -> None:
+    model = random_model("encoder-decoder").eval()
+    g = torch.Generator().manual_seed(0)
+    lengths = [1, 3, 9, 9, 10, 2, 12, 5] * 3
+    src = torch.full((len(lengths), 12), PAD, dtype=torch.long)
+    for row, n in enumerate(lengths):
+        src[row, :n] = torch.randint(EOS + 1, V, (n,), generator=g)
+    mask = src != PAD
+    with torch.no_grad():
+        grouped = encode_by_length(model, src, mask)
+        padded = model.encode(src, mask)
+    torch.testing.assert_close(grouped[mask], padded[mask], atol=1e-6, rtol=1e-5)
+    assert grouped.shape == padded.shape
 
 
 def test_stable_slots_keep_first_continuations_in_place() -> None:

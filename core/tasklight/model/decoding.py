@@ -41,6 +41,9 @@ class _RunningBatch:
         min_new_tokens: int,
     ) -> None:
         self.model = model
+        # The LM head's layout: on CPU a step's few rows are scored faster as columns,
+        # weight @ hidden.T (see ``Transformer.lm_logits``); elsewhere as rows, transposed.
+        self.columns = prefix_ids.device.type == "cpu"
         self.seqs = prefix_ids  # (N, P)
         self.prefix_len = prefix_ids.size(1)
         self.eos_id, self.min_new_tokens = eos_id, min_new_tokens
@@ -55,20 +58,20 @@ class _RunningBatch:
         return self.seqs.size(1) - self.prefix_len < self.min_new_tokens
 
     def next_logits(self) -> Tensor:
-        """(N, V) float32 logits for the token after ``seqs``; EOS is ruled out until
-        ``min_new_tokens`` tokens have been generated."""
+        """(V, N) float32 logits for the token after ``seqs``, one column per row; EOS is ruled
+        out until ``min_new_tokens`` tokens have been generated."""
         if self.cache is not None:
             hidden = self.model.decode(self.seqs[:, self.cache.length :], cache=self.cache)
         else:
             hidden = self.model.decode(self.seqs, self.memory, self.memory_mask)
-        logits = self.model.lm_logits(hidden[:, -1]).float()  # (N, V)
+        if self.columns:
+            logits = self.model.lm_logits(hidden[:, -1], columns=True)  # (V, N)
+        else:
+            logits = self.model.lm_logits(hidden[:, -1]).t()  # (V, N), a view of (N, V)
+        logits = logits.float()
         if self.eos_ruled_out():
-            logits[:, self.eos_id] = -math.inf
+            logits[self.eos_id] = -math.inf
         return logits
-
-    def next_logprobs(self) -> Tensor:
-        """(N, V) float32 log-probabilities of the next token (see ``next_logits``)."""
-        return torch.log_softmax(self.next_logits(), dim=-1)
 
     def push(self, tokens: Tensor) -> None:
         self.seqs = torch.cat([self.seqs, tokens[:, None]], dim=1)
@@ -147,8 +150,8 @@ def generate(
     if config.shape == "encoder-decoder":
         if src_ids is None or src_ids.size(0) != B:
             raise ValueError("encoder-decoder generate() needs src_ids with one row per prefix")
-        memory = model.encode(src_ids)  # (B, S, C), once
         memory_mask = model.real_tokens(src_ids)  # (B, S), or None without a pad_id
+        memory = encode_by_length(model, src_ids, memory_mask)  # (B, S, C), once
     elif src_ids is not None:
         raise ValueError("decoder-only generate() takes the prompt as prefix_ids; src_ids=None")
 
@@ -162,44 +165,116 @@ def generate(
     if strategy == "beam":
         return _beam_search(batch, B, P, eos_id, max_new, beam_size, length_penalty)
     if strategy == "greedy":
-        return _one_token_at_a_time(batch, B, eos_id, max_new, lambda: batch.next_logits().argmax(dim=-1))
+        return _one_token_at_a_time(batch, B, eos_id, max_new, lambda: _first_best(batch.next_logits()))
     return _one_token_at_a_time(
-        batch, B, eos_id, max_new, lambda: _sample(batch.next_logits(), temperature, top_k, top_p, generator)
+        batch, B, eos_id, max_new, lambda: _sample(batch.next_logits().t(), temperature, top_k, top_p, generator)
     )
 
 
-def _top_k(values: Tensor, k: int, offset: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Top ``k`` of ``values + offset`` over the last two dims: values (R, G, V), offset (R, G)
-    or None. Returns the k best sums (R, k), best first, and their flat indices g * V + v.
+def encode_by_length(model: Transformer, src_ids: Tensor, mask: Tensor | None) -> Tensor:
+    """``model.encode(src_ids, mask)`` (B, S, C), with the rows encoded in groups of similar
+    length, each group cut after its longest row's last real token.
 
-    ``torch.topk`` and ``max(dim)`` over rows of thousands of logits are slow on CPU (2 ms for
-    32 x 32000), and the sums would first need a (R, G*V) tensor of their own. Instead: the
-    maximum of each chunk of 64 columns (a fast, vectorised reduction), the k best chunks, then
-    the top k among the k*64 values of those chunks only. The k best values lie in the k
-    chunks with the highest maxima, and max_i(o + x_i) = o + max_i(x_i) holds exactly in
-    floating point (rounding is monotonic), so the result is the exact top k.
+    The encoder's work then follows the real tokens rather than the padded batch (a batch of
+    sentences is about half padding). Masked keys weigh exactly zero, so a row's real states
+    do not depend on the padding after it. As with ``encode``, states at padded positions mean
+    nothing (zeros past a group's width).
     """
-    R, G, V = values.shape
+    if mask is None or src_ids.size(0) == 1:
+        return model.encode(src_ids, mask)
+    S = src_ids.size(1)
+    ends = (mask * torch.arange(1, S + 1, device=mask.device)).amax(dim=1)  # (B,) last real token + 1
+    order = ends.argsort(stable=True)
+    sorted_ends = ends[order].tolist()
+    memory: Tensor | None = None
+    for start, stop in _length_groups(sorted_ends, GROUP_COST):
+        rows, width = order[start:stop], max(sorted_ends[stop - 1], 1)
+        states = model.encode(src_ids[rows, :width], mask[rows, :width])  # (rows, width, C)
+        if memory is None:
+            memory = states.new_zeros(src_ids.size(0), S, states.size(-1))
+        memory[rows, :width] = states
+    assert memory is not None
+    return memory
+
+
+# One more encoder call costs about as much as encoding this many more tokens (a few dozen
+# small operations per layer); it decides how finely ``encode_by_length`` groups rows.
+GROUP_COST = 64
+
+
+def _length_groups(lengths: list[int], call_cost: int) -> list[tuple[int, int]]:
+    """Ascending ``lengths`` -> consecutive groups [start, stop) of least total cost, a group
+    costing its rows times its longest length plus ``call_cost`` (dynamic programming over
+    the distinct lengths: a group boundary only pays where the length changes)."""
+    bounds = [i for i in range(1, len(lengths)) if lengths[i] != lengths[i - 1]] + [len(lengths)]
+    best = {0: 0}  # cost of grouping rows [0, b) for each boundary b
+    cut: dict[int, int] = {}
+    for stop in bounds:
+        width = lengths[stop - 1]
+        start = min(best, key=lambda b: best[b] + (stop - b) * width)
+        best[stop], cut[stop] = best[start] + (stop - start) * width + call_cost, start
+    groups, stop = [], len(lengths)
+    while stop:
+        groups.append((cut[stop], stop))
+        stop = cut[stop]
+    return groups[::-1]
+
+
+def _first_best(columns: Tensor) -> Tensor:
+    """(V, N) logit columns -> (N,) the row of each column's maximum, the first of equals:
+    ``columns.argmax(0)``, which is slow over thousands of rows on CPU. Instead: the maximum of
+    each chunk of ``CHUNK`` rows (a fast vectorised reduction), the first chunk holding the
+    column's maximum, then the first maximum within that chunk."""
+    V, N = columns.shape
+    n = V // CHUNK
+    if n < 4:
+        return columns.argmax(dim=0)
+    chunks = columns[: n * CHUNK].view(n, CHUNK, N)
+    chunk = chunks.amax(dim=1).argmax(dim=0)  # (N,)
+    best = chunk * CHUNK + chunks[chunk, :, torch.arange(N, device=columns.device)].argmax(dim=1)
+    if V % CHUNK:  # the rows after the last whole chunk win only when strictly better
+        tail = columns[n * CHUNK :].max(dim=0)
+        better = tail.values > columns.gather(0, best[None]).squeeze(0)
+        best = torch.where(better, n * CHUNK + tail.indices, best)
+    return best
+
+
+def _top_k(columns: Tensor, groups: int, k: int, offset: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Top ``k`` sums ``columns[v, r * G + g] + offset[r, g]`` per r over (g, v): columns
+    (V, R*G), G = ``groups``, offset (R, G) or None. Returns the k best sums (R, k), best
+    first, and their flat indices g * V + v.
+
+    ``torch.topk`` over thousands of logits per row is slow on CPU (2 ms for 32 x 32000), and
+    the sums would first need a tensor of their own. Instead: the maximum of each chunk of 64
+    rows (a fast, vectorised reduction), the k best chunks, then the top k among the k*64
+    values of those chunks only. The k best values lie in the k chunks with the highest
+    maxima, and max_i(o + x_i) = o + max_i(x_i) holds exactly in floating point (rounding is
+    monotonic), so the result is the exact top k.
+    """
+    V, N = columns.shape
+    R, G = N // groups, groups
     if V < 4 * CHUNK:  # small vocabularies (tests, toy models): the direct way
+        values = columns.t().reshape(R, G, V)
         flat = (values if offset is None else values + offset[..., None]).reshape(R, G * V)
         return flat.topk(k, dim=1)
     if V % CHUNK:  # pad with -inf to whole chunks (a copy, still far cheaper than topk)
-        values = F.pad(values, (0, CHUNK - V % CHUNK), value=-math.inf)
-    n = values.size(2) // CHUNK
-    chunks = values.reshape(R, G * n, CHUNK)  # (R, G*n, CH)
-    best = chunks.amax(dim=2).view(R, G, n)  # (R, G, n) chunk maxima
+        columns = F.pad(columns, (0, 0, 0, CHUNK - V % CHUNK), value=-math.inf)
+    n = columns.size(0) // CHUNK
+    chunks = columns.view(n, CHUNK, N)  # (n, CH, R*G)
+    best = chunks.amax(dim=1).t().reshape(R, G, n)  # (R, G, n) chunk maxima
     if offset is not None:
         best = best + offset[..., None]
     k_chunks = min(k, G * n)
-    chunk_index = best.view(R, G * n).topk(k_chunks, dim=1).indices  # (R, kc) flat g * n + c
-    picked = chunks.gather(1, chunk_index[..., None].expand(R, k_chunks, CHUNK))  # (R, kc, CH)
-    group = chunk_index // n  # (R, kc)
+    chunk_index = best.reshape(R, G * n).topk(k_chunks, dim=1).indices  # (R, kc) flat g * n + c
+    group, chunk = chunk_index // n, chunk_index % n  # (R, kc)
+    column = torch.arange(R, device=columns.device)[:, None] * G + group  # (R, kc)
+    picked = chunks[chunk, :, column]  # (R, kc, CH)
     if offset is not None:
         picked = picked + offset.gather(1, group)[..., None]
-    top, where = picked.view(R, k_chunks * CHUNK).topk(k, dim=1)  # (R, k)
-    chunk = chunk_index.gather(1, where // CHUNK)  # (R, k) flat chunk of each winner
-    column = (chunk % n) * CHUNK + where % CHUNK  # (R, k) column within its group
-    return top, (chunk // n) * V + column
+    top, where = picked.reshape(R, k_chunks * CHUNK).topk(k, dim=1)  # (R, k)
+    winner = chunk_index.gather(1, where // CHUNK)  # (R, k) flat chunk of each winner
+    row = (winner % n) * CHUNK + where % CHUNK  # (R, k) vocabulary row within its group
+    return top, (winner // n) * V + row
 
 
 def _sample(
@@ -298,10 +373,12 @@ def _beam_search(
     rank = torch.arange(2 * K, device=device)  # (2K,)
 
     for t in range(max_new):
-        logprobs = batch.next_logprobs()  # (Ba*G, V)
-        Ba, V = scores.size(0), logprobs.size(-1)
-        # The 2K best of the Ba x (G*V) candidate scores, scores[b, g] + logprobs[b*G + g, v].
-        top_scores, top_index = _top_k(logprobs.view(Ba, G, V), 2 * K, scores)  # (Ba, 2K)
+        logits = batch.next_logits()  # (V, Ba*G)
+        Ba, V = scores.size(0), logits.size(0)
+        # log p = logit - logsumexp(logits): the normaliser joins the beam's score as an offset.
+        offset = scores - torch.logsumexp(logits, dim=0).view(Ba, G)  # (Ba, G)
+        # The 2K best of the Ba x (G*V) candidates, scores[b, g] + log p[v | beam b*G + g].
+        top_scores, top_index = _top_k(logits, G, 2 * K, offset)  # (Ba, 2K)
         top_beam, top_token = top_index // V, top_index % V  # (Ba, 2K)
         row_base = (torch.arange(Ba, device=device) * G)[:, None]  # (Ba, 1)
         is_eos = top_token == eos_id

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +40,9 @@ from tasklight.task import SHAPES
 
 NORMS = ("layernorm", "rmsnorm")
 POSITIONS = ("learned", "sinusoidal", "rotary")
-ACTIVATIONS = {"gelu": nn.GELU, "gelu_tanh": lambda: nn.GELU("tanh"), "relu": nn.ReLU, "silu": nn.SiLU}
+ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "gelu": F.gelu, "gelu_tanh": partial(F.gelu, approximate="tanh"), "relu": F.relu, "silu": F.silu,
+}
 
 
 @dataclass
@@ -178,6 +181,12 @@ def _attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: 
     return y
 
 
+def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    """Dropout while training; the identity otherwise, without dispatching an operation (a
+    decoding step calls this a dozen times for nothing)."""
+    return F.dropout(x, p, training=True) if training and p > 0 else x
+
+
 def _split_heads(x: Tensor, n_heads: int) -> Tensor:
     B, T, C = x.shape
     return x.view(B, T, n_heads, C // n_heads).transpose(1, 2)  # (B, H, T, Dh)
@@ -209,10 +218,10 @@ class LayerCache:
             raise ValueError(f"decoder cache is full: {end} tokens > max_len {self.k.size(2)}")
         if self.k.dtype != k.dtype:  # under autocast the compute dtype decides
             self.k, self.v = self.k.to(k.dtype), self.v.to(v.dtype)
-        self.k[:, :, start:end] = k
-        self.v[:, :, start:end] = v
+        self.k.narrow(2, start, end - start).copy_(k)
+        self.v.narrow(2, start, end - start).copy_(v)
         self.length = end
-        return self.k[:, :, :end], self.v[:, :, :end]
+        return self.k.narrow(2, 0, end), self.v.narrow(2, 0, end)
 
 
 class DecoderCache:
@@ -296,7 +305,7 @@ class SelfAttention(nn.Module):
         self.split = (C, kv_size, kv_size)
         self.qkv = nn.Linear(C, C + 2 * kv_size, bias=config.bias)  # fused: one matmul for q, k and v
         self.proj = nn.Linear(C, C, bias=config.bias)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout_p = config.dropout
 
     def forward(
         self,
@@ -320,7 +329,7 @@ class SelfAttention(nn.Module):
             v = v.repeat_interleave(self.n_heads // self.n_kv_heads, dim=1)
         dropout_p = self.attention_dropout if self.training else 0.0
         y = _attention(q, k, v, mask, dropout_p, is_causal)  # (B, H, T, Dh)
-        return self.dropout(self.proj(_merge_heads(y)))
+        return _dropout(self.proj(_merge_heads(y)), self.dropout_p, self.training)
 
 
 class CrossAttention(nn.Module):
@@ -332,7 +341,7 @@ class CrossAttention(nn.Module):
         self.q = nn.Linear(C, C, bias=config.bias)
         self.kv = nn.Linear(C, 2 * C, bias=config.bias)  # separate from q: k/v come from the encoder, once per source
         self.proj = nn.Linear(C, C, bias=config.bias)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout_p = config.dropout
 
     def memory_kv(self, memory: Tensor) -> tuple[Tensor, Tensor]:
         """(E, S, C) encoder output -> keys and values, each (E, H, S, Dh)."""
@@ -344,7 +353,7 @@ class CrossAttention(nn.Module):
         q = _split_heads(self.q(x), self.n_heads)  # (B, H, T, Dh)
         dropout_p = self.attention_dropout if self.training else 0.0
         y = _attention(q, *memory_kv, mask, dropout_p, is_causal=False)  # (B, H, T, Dh)
-        return self.dropout(self.proj(_merge_heads(y)))  # (B, T, C)
+        return _dropout(self.proj(_merge_heads(y)), self.dropout_p, self.training)  # (B, T, C)
 
 
 class FeedForward(nn.Module):
@@ -353,9 +362,9 @@ class FeedForward(nn.Module):
         self.gated = config.gated_ff
         # Gated: one matmul gives the gate and the up projection side by side, (B, T, 2 * d_ff).
         self.fc = nn.Linear(config.d_model, (2 if self.gated else 1) * config.d_ff, bias=config.bias)
-        self.act = ACTIVATIONS[config.activation]()
+        self.act = ACTIVATIONS[config.activation]
         self.proj = nn.Linear(config.d_ff, config.d_model, bias=config.bias)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout_p = config.dropout
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.fc(x)  # (B, T, d_ff), or (B, T, 2 * d_ff) when gated
@@ -364,7 +373,7 @@ class FeedForward(nn.Module):
             h = self.act(gate) * up
         else:
             h = self.act(h)
-        return self.dropout(self.proj(h))  # (B, T, C)
+        return _dropout(self.proj(h), self.dropout_p, self.training)  # (B, T, C)
 
 
 class Block(nn.Module):
@@ -445,7 +454,6 @@ class Transformer(nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.d_model, padding_idx=config.pad_id)
-        self.drop = nn.Dropout(config.dropout)
         has_encoder = config.shape in ("encoder-decoder", "encoder-only")
         has_decoder = config.shape in ("encoder-decoder", "decoder-only")
         self.encoder: Stack | None = (
@@ -489,10 +497,10 @@ class Transformer(nn.Module):
             x = x + stack.types(token_types if token_types is not None else torch.zeros_like(ids))
         if stack.pos is not None:
             first = start + config.position_offset
-            x = x + stack.pos(torch.arange(first, first + T, device=ids.device))  # + (T, C)
+            x = x + stack.pos.weight[first : first + T]  # + (T, C), the rows of positions first..
         elif stack.sinusoids is not None:
             x = x + stack.sinusoids[start : start + T]
-        return self.drop(stack.ln_embed(x))
+        return _dropout(stack.ln_embed(x), config.dropout, self.training)
 
     def encode(self, src_ids: Tensor, mask: Tensor | None = None, token_types: Tensor | None = None) -> Tensor:
         """(B, S) token ids -> (B, S, C) encoder states.
@@ -578,10 +586,20 @@ class Transformer(nn.Module):
             )
         return self.decoder.ln_f(x)
 
-    def lm_logits(self, hidden: Tensor) -> Tensor:
-        """(..., C) states -> (..., V) logits, scored against the token embedding when tied."""
+    def lm_logits(self, hidden: Tensor, columns: bool = False) -> Tensor:
+        """(..., C) states -> (..., V) logits, scored against the token embedding when tied.
+
+        ``columns=True`` lays the same logits out the other way: (N, C) -> (V, N), one column
+        per row, computed as ``weight @ hidden.T``. Decoding asks for it where the few rows of a
+        step make that tall product the faster one (CPU BLAS; see benchmarks/RESULTS.md).
+        """
         weight = self.embed.weight if self.lm_head is None else self.lm_head.weight
-        return F.linear(hidden, weight, self.lm_bias)
+        if not columns:
+            return F.linear(hidden, weight, self.lm_bias)
+        if hidden.dim() != 2:
+            raise ValueError(f"lm_logits(columns=True) takes (N, C) states; got {tuple(hidden.shape)}")
+        logits = weight @ hidden.t()  # (V, N)
+        return logits if self.lm_bias is None else logits + self.lm_bias[:, None]
 
     def new_cache(
         self,
