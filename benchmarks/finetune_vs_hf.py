@@ -1,9 +1,9 @@
 """Fine-tuning one checkpoint with tasklight and with Hugging Face's Trainer, side by side.
 
     pip install -e ".[bench]"
-    python benchmarks/finetune_vs_hf.py --json finetune.json       # both tasks, 20 minutes a side
+    python benchmarks/finetune_vs_hf.py --json finetune.json   # both tasks, 20 minutes a side: about 1.5 hours
     python benchmarks/finetune_vs_hf.py --task intent --minutes 5
-    python benchmarks/finetune_vs_hf.py --quick                     # a smoke test of the script
+    python benchmarks/finetune_vs_hf.py --quick                 # a smoke test of the script: 2 to 3 minutes
 
 The same checkpoint (``--init``, default ../shared/models/all-MiniLM-L6-v2) is fine-tuned by
 each side in turn, on the same machine, for the same wall-clock budget (``--minutes``):
@@ -512,6 +512,11 @@ def table(tasks: dict[str, dict[str, Any]]) -> str:
 
 
 def check_inputs(args: argparse.Namespace, tasks: list[str]) -> None:
+    import importlib.util
+
+    for module in ("transformers", "accelerate"):  # the Trainer needs both
+        if importlib.util.find_spec(module) is None:
+            raise BenchError(f"no module {module!r}: the Trainer's side needs the bench extra, pip install -e '.[bench]'")
     if not (args.minutes > 0 and math.isfinite(args.minutes)):
         raise BenchError(f"--minutes must be a positive number, got {args.minutes}")
     if not (args.init / "config.json").is_file():

@@ -132,6 +132,7 @@ def test_max_time_is_whole_seconds_in_lightnings_format() -> None:
 
 @pytest.mark.slow  # about 40 seconds: the Trainer and two tasklight runs on a tiny BERT
 def test_quick_run_reports_both_sides_of_both_tasks(tmp_path: Path) -> None:
+    pytest.importorskip("accelerate", reason="HF's Trainer needs the bench extra: pip install -e '.[bench]'")
     inputs = tiny_inputs(tmp_path)
     out = tmp_path / "out.json"
     done = subprocess.run(
