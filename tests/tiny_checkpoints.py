@@ -51,6 +51,26 @@ def write_bert(path: Path, texts: list[str] | None = None, max_positions: int = 
     return path
 
 
+def write_distilbert(path: Path, texts: list[str] | None = None, classifier: bool = False) -> Path:
+    """A 2-layer DistilBERT of width 16 with BERT's WordPiece tokenizer ([CLS] a [SEP], no
+    token types); ``classifier``: a DistilBertForSequenceClassification, whose pre-classifier
+    is the pooler a classification head reuses."""
+    import transformers
+
+    backend = _wordpiece((texts or []) + TEXTS)
+    torch.manual_seed(0)
+    config = transformers.DistilBertConfig(vocab_size=backend.get_vocab_size(), dim=16, n_layers=2, n_heads=2,
+                                           hidden_dim=32, max_position_embeddings=128)
+    model_class = transformers.DistilBertForSequenceClassification if classifier else transformers.DistilBertModel
+    model_class(config).save_pretrained(path)
+    backend.save(str(path / "tokenizer.json"))
+    (path / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "DistilBertTokenizer", "do_lower_case": True, "model_max_length": 128,
+        "unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]", "mask_token": "[MASK]",
+    }))
+    return path
+
+
 def _byte_level(texts: list[str], specials: list[str]) -> Tokenizer:
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
