@@ -144,7 +144,7 @@ def lm_loss(model: Transformer, hidden: Tensor, targets: Tensor, label_smoothing
 class Seq2SeqHead(Head):
     """Sequence to sequence with the backbone's LM head. Batch: ``src`` (B,S), ``tgt`` (B,T)
     where ``tgt`` is the decoder start + target + EOS (``tokenizer.decoder_start_id`` +
-    ``tokenizer.encode_input(target).ids``). Predicts generated token ids per row, starting
+    ``tokenizer.encode_target(target).ids``). Predicts generated token ids per row, starting
     from ``PredictContext.decoder_start_id``."""
 
     def __init__(self, label_smoothing: float = 0.1) -> None:
