@@ -25,6 +25,8 @@ from tests.tiny_checkpoints import MARIAN_LEFT_OUT, PAIRS, write_marian
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("sentencepiece")
+# MarianTokenizer's punctuation normaliser (sacremoses) is not part of how it tokenizes.
+pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")
 
 # Punctuation, a character no model has seen ("©"), one the target model has ("ü"), a source
 # piece vocab.json lacks, spacing SentencePiece normalises, a language code, special tokens.
@@ -215,6 +217,10 @@ def test_a_marian_tokenizer_that_cannot_be_read_is_one_line(marian: Path, tmp_pa
     (separate / "tokenizer_config.json").write_text(json.dumps({**config, "separate_vocabs": True}))
     assert fails(separate) == (f"Error: {separate}: separate source and target vocabularies (target_vocab.json) are "
                                "not supported; tasklight's Marian shares one vocabulary")
+    unpadded = copy("unpadded")
+    vocab = json.loads((unpadded / "vocab.json").read_text())
+    (unpadded / "vocab.json").write_text(json.dumps({t: i for t, i in vocab.items() if t != "<pad>"}))
+    assert fails(unpadded) == f"Error: {unpadded / 'vocab.json'}: lacks the special tokens <pad>"
     gaps = copy("gaps")
     vocab = json.loads((gaps / "vocab.json").read_text())
     (gaps / "vocab.json").write_text(json.dumps({**vocab, "<pad>": len(vocab) + 3}))

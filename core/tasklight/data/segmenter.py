@@ -61,7 +61,8 @@ class Segmenter:
 
     @classmethod
     def read(cls, directory: Path, specials: Sequence[str]) -> Segmenter:
-        return cls((directory / SOURCE_MODEL).read_bytes(), (directory / TARGET_MODEL).read_bytes(), specials, directory)
+        source, target = (directory / SOURCE_MODEL).read_bytes(), (directory / TARGET_MODEL).read_bytes()
+        return cls(source, target, specials, directory)
 
     def save(self, directory: Path) -> None:
         for name, proto in zip((SOURCE_MODEL, TARGET_MODEL), self.protos):

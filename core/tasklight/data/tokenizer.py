@@ -195,22 +195,22 @@ class Tokenizer:
             raise UserError(f"{directory}: separate source and target vocabularies (target_vocab.json) are not supported; "
                             "tasklight's Marian shares one vocabulary")
         vocab = _read_vocab(directory / VOCAB)
-        roles: dict[str, str | None] = {**SENTENCEPIECE_ROLES, **{r: t for r, t in _roles_of(files, directory).items() if t}}
-        specials = [t for t in roles.values() if t] + _extra_specials(files)
+        named = {role: token for role, token in _roles_of(files, directory).items() if token}
+        roles: dict[str, str | None] = {**SENTENCEPIECE_ROLES, **named}
+        specials = list(dict.fromkeys([t for t in roles.values() if t] + _extra_specials(files)))
         missing = [t for t in specials if t not in vocab]
         if missing:
             raise UserError(f"{directory / VOCAB}: lacks the special tokens {', '.join(missing)}")
         backend = HFTokenizer(models.WordLevel(vocab, unk_token=roles["unk"]))
-        backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in dict.fromkeys(specials)])
+        backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
         backend.decoder = decoders.Metaspace()
-        end = roles["end"]
-        if end is not None:  # MarianTokenizer ends an input with </s>, and a pair too: a b </s>
-            backend.post_processor = processors.TemplateProcessing(
-                single=f"$A {end}", pair=f"$A $B {end}", special_tokens=[(end, vocab[end])])
+        end = str(roles["end"])  # MarianTokenizer ends an input with </s>, and a pair too: a b </s>
+        backend.post_processor = processors.TemplateProcessing(
+            single=f"$A {end}", pair=f"$A $B {end}", special_tokens=[(end, vocab[end])])
         # The roles as resolved, for a run directory and an export (MarianTokenizer reads them).
+        keys = {"pad_token": "pad", "unk_token": "unk", "eos_token": "end"}
         files["special_tokens_map.json"] = {
-            **files.get("special_tokens_map.json", {}),
-            **{f"{key}_token": roles[role] for key, role in (("pad", "pad"), ("unk", "unk"), ("eos", "end")) if roles[role]},
+            **files.get("special_tokens_map.json", {}), **{key: roles[role] for key, role in keys.items() if roles[role]},
         }
         segmenter = Segmenter.read(directory, specials)
         try:
@@ -276,10 +276,9 @@ class Tokenizer:
         return self.add_special_tokens(self._piece_ids(self.segmenter.pieces(text, target=True)))
 
     def _piece_ids(self, pieces: Sequence[str]) -> list[int]:
-        """Pieces -> ids; a piece the vocabulary lacks is the unknown token (MarianTokenizer's rule)."""
-        ids = [self.backend.token_to_id(piece) for piece in pieces]
-        if self.unk_id is None and None in ids:
-            raise UserError(f"tokenizer has no unknown token for the pieces {[p for p, i in zip(pieces, ids) if i is None]}")
+        """Pieces -> ids; a piece the vocabulary lacks is the unknown token (MarianTokenizer's
+        rule; a SentencePiece tokenizer always has one)."""
+        ids = (self.backend.token_to_id(piece) for piece in pieces)
         return [self.unk_id if i is None else i for i in ids]  # type: ignore[misc]
 
     def add_special_tokens(self, first: Sequence[int], second: Sequence[int] | None = None) -> ModelInput:
@@ -332,7 +331,8 @@ class Tokenizer:
         A word that normalises to nothing gets no piece; its index then never occurs."""
         if self.segmenter is not None:
             pieces = [self.segmenter.pieces(word) for word in words]
-            return self._piece_ids([p for word in pieces for p in word]), [i for i, word in enumerate(pieces) for _ in word]
+            word_of = [i for i, word in enumerate(pieces) for _ in word]
+            return self._piece_ids([piece for word in pieces for piece in word]), word_of
         encoding = self.backend.encode(list(words), is_pretokenized=True, add_special_tokens=False)
         return encoding.ids, [int(w) for w in encoding.word_ids]  # no special tokens: every id has a word
 
