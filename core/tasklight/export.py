@@ -19,6 +19,7 @@ from typing import Any
 
 from tasklight.checkpoints.family import Family, HFConfig, config_differences
 from tasklight.checkpoints.loader import families, family_of, save_hf
+from tasklight.data.segmenter import FILES as SENTENCEPIECE_FILES
 from tasklight.data.tokenizer import HF_TOKENIZER_FILES, Tokenizer
 from tasklight.errors import UserError
 from tasklight.heads import HFHead
@@ -139,7 +140,11 @@ def generation_config(loaded: LoadedRun, hf: dict[str, Any]) -> dict[str, Any]:
 
 def _write_tokenizer(loaded: LoadedRun, out: Path) -> None:
     run_dir = loaded.run_dir
-    shutil.copyfile(run_dir / "tokenizer.json", out / "tokenizer.json")
+    # Marian's tokenizer is its SentencePiece models and vocab.json (MarianTokenizer reads
+    # them); the run's tokenizer.json beside them is its vocabulary alone, not for export.
+    own = SENTENCEPIECE_FILES if loaded.tokenizer.segmenter is not None else ("tokenizer.json",)
+    for name in own:
+        shutil.copyfile(run_dir / name, out / name)
     copied = [name for name in HF_TOKENIZER_FILES if (run_dir / name).is_file()]
     for name in copied:
         shutil.copyfile(run_dir / name, out / name)

@@ -105,8 +105,11 @@ class Head(nn.Module):
 
     def from_pretrained(self, weights: dict[str, Tensor], family: str) -> None:
         """Take what this head reuses from a checkpoint's head weights (HF names, e.g.
-        ``pooler.dense.weight``) of model_type ``family``. Default: nothing (heads inside
-        this one are offered them too)."""
+        ``pooler.dense.weight``) of model_type ``family``. Called whenever a head is built for
+        a run started from a checkpoint: with its head weights before training, with none
+        when the run is resumed or loaded (the run's checkpoint then holds the weights), so a
+        head that computes as its family does always knows the family. Default: nothing
+        (heads inside this one are offered them too)."""
 
     def to_hf(self, family: str) -> HFHead:
         """This head in a Hugging Face task class of model_type ``family``; a UserError
@@ -116,6 +119,15 @@ class Head(nn.Module):
         if len(inner) == 1:
             return inner[0].to_hf(family)
         raise UserError(f"the {type(self).__name__} head has no Hugging Face task class")
+
+
+def offer_pretrained(head: nn.Module, weights: dict[str, Tensor], family: str) -> None:
+    """``from_pretrained`` of ``head`` and of every head inside it: the checkpoint's head
+    weights when a run starts from it, none when a run that started from it is resumed or
+    loaded (its weights then come from the run's own checkpoint, and heads learn the family)."""
+    for module in head.modules():
+        if isinstance(module, Head):
+            module.from_pretrained(weights, family)
 
 
 def token_loss(logits: Tensor, targets: Tensor, label_smoothing: float) -> Tensor:
@@ -132,7 +144,7 @@ def lm_loss(model: Transformer, hidden: Tensor, targets: Tensor, label_smoothing
 class Seq2SeqHead(Head):
     """Sequence to sequence with the backbone's LM head. Batch: ``src`` (B,S), ``tgt`` (B,T)
     where ``tgt`` is the decoder start + target + EOS (``tokenizer.decoder_start_id`` +
-    ``tokenizer.encode_input(target).ids``). Predicts generated token ids per row, starting
+    ``tokenizer.encode_target(target).ids``). Predicts generated token ids per row, starting
     from ``PredictContext.decoder_start_id``."""
 
     def __init__(self, label_smoothing: float = 0.1) -> None:
@@ -177,21 +189,38 @@ class Seq2SeqHead(Head):
 
 
 POOLINGS = ("mean", "first", "pooler")
-# Where each encoder family's sequence-classification class keeps the pooler (a dense layer
-# and tanh over the first token) and the classifier: BERT pools in its base model, RoBERTa in
-# its classification head. Both compute classifier(tanh(dense(h[:, 0]))).
-POOLER_NAMES: dict[str, tuple[str, str]] = {
-    "bert": ("bert.pooler.dense", "classifier"),
-    "roberta": ("classifier.dense", "classifier.out_proj"),
+
+
+@dataclass(frozen=True)
+class Pooler:
+    """How a family's sequence-classification class pools: ``activation(dense(h[:, 0]))``,
+    then ``classifier``, with the names the class gives both, and the name of the dense
+    layer among a checkpoint's own head weights where it has one to reuse."""
+
+    dense: str
+    classifier: str
+    activation: str  # "tanh" or "relu"
+    pretrained: str | None = None
+
+
+# BERT pools in its base model (a checkpoint carries the pooler), RoBERTa in its
+# classification head; DistilBERT's classification head has a pre-classifier and a ReLU.
+POOLERS: dict[str, Pooler] = {
+    "bert": Pooler("bert.pooler.dense", "classifier", "tanh", pretrained="pooler.dense"),
+    "roberta": Pooler("classifier.dense", "classifier.out_proj", "tanh"),
+    "distilbert": Pooler("pre_classifier", "classifier", "relu", pretrained="pre_classifier"),
 }
+ACTIVATIONS = {"tanh": torch.tanh, "relu": F.relu}
 
 
 class ClassificationHead(Head):
     """A label per input over the pooled encoding: the mean of the real tokens' states
     (``pooling="mean"``), the first token's (``"first"``: BERT's [CLS], RoBERTa's <s>), or
-    the first token's through a dense layer and tanh (``"pooler"``: BERT's pooler, taken
-    from the checkpoint where it has one, and what BERT's and RoBERTa's sequence
-    classification classes compute, so such a head exports exactly).
+    the first token's through a dense layer and an activation (``"pooler"``): what the
+    sequence-classification class of the backbone's family computes (BERT's pooler and
+    RoBERTa's head: tanh; DistilBERT's: ReLU), so such a head exports exactly. It pools with
+    tanh until ``from_pretrained`` names another family; a checkpoint's trained pooler
+    (BERT's, a DistilBERT classifier's) is reused.
     Batch: ``input`` (B,T) (with ``input_types`` where the input is a pair), ``label`` (B,).
     Predicts each row's class probabilities (a list of floats)."""
 
@@ -203,26 +232,36 @@ class ClassificationHead(Head):
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
         self.pooling = pooling
         self.pooler = nn.Linear(d_model, d_model) if pooling == "pooler" else None
+        self.activation = "tanh"
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(d_model, n_labels)
         self.label_smoothing = label_smoothing
 
     def from_pretrained(self, weights: dict[str, Tensor], family: str) -> None:
-        if self.pooler is not None and "pooler.dense.weight" in weights:  # BERT's trained pooler
+        if self.pooler is None or family not in POOLERS:
+            return
+        pooler = POOLERS[family]
+        self.activation = pooler.activation
+        if pooler.pretrained is not None and f"{pooler.pretrained}.weight" in weights:
             with torch.no_grad():
-                self.pooler.weight.copy_(weights["pooler.dense.weight"])
-                self.pooler.bias.copy_(weights["pooler.dense.bias"])
+                self.pooler.weight.copy_(weights[f"{pooler.pretrained}.weight"])
+                self.pooler.bias.copy_(weights[f"{pooler.pretrained}.bias"])
 
     def to_hf(self, family: str) -> HFHead:
-        if self.pooler is None or family not in POOLER_NAMES:
+        if self.pooler is None or family not in POOLERS:
             why = f"pooling={self.pooling!r}" if self.pooler is None else f"a {family} model"
             raise UserError(
                 f"a classification head with {why} has no Hugging Face sequence-classification class "
-                f"(export needs pooling \"pooler\" on {' or '.join(POOLER_NAMES)})"
+                f"(export needs pooling \"pooler\" on {', '.join(list(POOLERS)[:-1])} or {list(POOLERS)[-1]})"
             )
-        pooler, classifier = POOLER_NAMES[family]
-        weights = {f"{pooler}.weight": self.pooler.weight, f"{pooler}.bias": self.pooler.bias,
-                   f"{classifier}.weight": self.classifier.weight, f"{classifier}.bias": self.classifier.bias}
+        pooler = POOLERS[family]
+        if self.activation != pooler.activation:  # a head never told its family (from_pretrained)
+            raise UserError(
+                f"this classification head pools with {self.activation}, and {family}'s sequence-classification "
+                f"class with {pooler.activation}"
+            )
+        weights = {f"{pooler.dense}.weight": self.pooler.weight, f"{pooler.dense}.bias": self.pooler.bias,
+                   f"{pooler.classifier}.weight": self.classifier.weight, f"{pooler.classifier}.bias": self.classifier.bias}
         return HFHead("sequence-classification", weights, {"num_labels": self.classifier.out_features})
 
     def logits(self, model: Transformer, batch: dict[str, Any] | Tensor) -> Tensor:
@@ -231,7 +270,7 @@ class ClassificationHead(Head):
             batch = {"input": batch}
         hidden = encode_input(model, batch)  # (B, T, C)
         if self.pooler is not None:
-            pooled = torch.tanh(self.pooler(hidden[:, 0]))  # (B, C)
+            pooled = ACTIVATIONS[self.activation](self.pooler(hidden[:, 0]))  # (B, C)
         elif self.pooling == "first":
             pooled = hidden[:, 0]  # (B, C)
         else:

@@ -15,13 +15,13 @@ from tasklight.config import Config, read_toml, resolve_config
 from tasklight.data.tokenizer import Tokenizer
 from tasklight.errors import UserError
 from tasklight.evaluation import encode_examples, evaluate_split, predict_examples
-from tasklight.heads import Decoding
+from tasklight.heads import Decoding, offer_pretrained
 from tasklight.model import TransformerConfig
 from tasklight.model_io import check_checkpoint, load_state, read_checkpoint
 from tasklight.plugins import Platform, get_platform
 from tasklight.record import eval_record
 from tasklight.results import write_json_atomic
-from tasklight.rundir import best_checkpoint, check_format
+from tasklight.rundir import best_checkpoint, check_format, read_init
 from tasklight.system import TaskSystem
 from tasklight.task import Task, TaskContext
 from tasklight.training import check_trainer_options, quiet_lightning, run_splits
@@ -82,6 +82,9 @@ def load_run(
         head=task.build_head(model, head_hparams, ctx), head_hparams=head_hparams, optim=hparams.get("optim", {}),
         tokenizer_hash=hparams.get("tokenizer_hash", ""),
     )
+    init = read_init(run_dir)
+    if init and init.get("model_type"):  # a head computes as the family it started from
+        offer_pretrained(system.head, {}, str(init["model_type"]))
     load_state(system, checkpoint, path)
     system.to(inference_device(config))
     system.eval()

@@ -35,6 +35,7 @@ HUB_PREFIX = "hf:"
 HUB_FILES = [
     "config.json", "generation_config.json", "model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "README.md", "LICENSE*",
+    "source.spm", "target.spm", "vocab.json",  # Marian's tokenizer: SentencePiece models and their vocabulary
 ]
 HUB_PICKLE_FILES = ["pytorch_model.bin", "pytorch_model-*.bin", "pytorch_model.bin.index.json"]
 
@@ -170,7 +171,7 @@ def open_pretrained(source: str) -> Pretrained:
     tokenizer = Tokenizer.from_pretrained(directory)
     vocab = checkpoint.model.config.vocab_size
     if tokenizer.vocab_size > vocab:
-        raise UserError(f"{directory}: tokenizer.json has {tokenizer.vocab_size} tokens, the model's vocabulary {vocab}")
+        raise UserError(f"{directory}: the tokenizer has {tokenizer.vocab_size} tokens, the model's vocabulary {vocab}")
     return Pretrained(source, directory, revision, checkpoint, tokenizer)
 
 

@@ -30,7 +30,7 @@ from tasklight.data.sources import Split, load_splits
 from tasklight.data.tokenizer import Tokenizer
 from tasklight.errors import UserError
 from tasklight.evaluation import Evaluation, ValidationScorer, encode_examples, evaluate_split
-from tasklight.heads import Decoding, Head
+from tasklight.heads import Decoding, offer_pretrained
 from tasklight.model import TransformerConfig
 from tasklight.model_io import check_checkpoint, load_state, read_checkpoint
 from tasklight.plugins import Platform, get_platform
@@ -127,11 +127,12 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     pl.seed_everything(ctx.seed, workers=True, verbose=False)
     tokenizer = _tokenizer_for(task, splits["train"], run_dir, config, given, options.resume)
     system = _build_system(task, config, tokenizer, splits["train"], ctx, run_dir, resume=options.resume, backbone=backbone)
-    if pretrained is not None and not options.resume:  # a resumed run's weights come from last.ckpt
-        system.model.load_state_dict(pretrained_state(pretrained, system.model))
-        for head in system.head.modules():  # heads reuse what they want of the checkpoint's own
-            if isinstance(head, Head):
-                head.from_pretrained(pretrained.checkpoint.head_weights, pretrained.checkpoint.family)
+    if pretrained is not None:
+        if not options.resume:  # a resumed run's weights come from last.ckpt
+            system.model.load_state_dict(pretrained_state(pretrained, system.model))
+        # Heads reuse what they want of the checkpoint's own, and learn its family.
+        offer_pretrained(system.head, {} if options.resume else pretrained.checkpoint.head_weights,
+                         pretrained.checkpoint.family)
     train_rows = encode_examples(task, splits["train"].examples, tokenizer, ctx, train=True)
     val_rows = encode_examples(task, splits["validation"].examples, tokenizer, ctx, train=True)
     datamodule = TaskDataModule(

@@ -48,8 +48,9 @@ class IntentTask(tasklight.Task):
         # 3,000 take seconds), and the best checkpoint is chosen on all of it.
         "data.val_metric_examples": 0,
         # How an utterance's states become one vector: "mean" of its tokens, the "first"
-        # token's ([CLS], <s>), or "pooler" (dense + tanh over the first token: BERT's pooler,
-        # taken from the checkpoint; what `platform export` writes as ForSequenceClassification).
+        # token's ([CLS], <s>), or "pooler" (a dense layer and the family's activation over the
+        # first token: BERT's pooler, taken from the checkpoint, or DistilBERT's pre-classifier;
+        # what `platform export` writes as ForSequenceClassification).
         "head.pooling": "mean",
     }
     demo_settings = {

@@ -131,7 +131,7 @@ class SummarizationTask(tasklight.Task):
             return [{"src": src}]
         # Training on every reference: one row per summary, from the decoder's start token.
         summaries = example.summaries or ("",)
-        return [{"src": src, "tgt": [tokenizer.decoder_start_id, *tokenizer.encode_input(s).ids]} for s in summaries]
+        return [{"src": src, "tgt": [tokenizer.decoder_start_id, *tokenizer.encode_target(s).ids]} for s in summaries]
 
     # ---- prediction and scoring -----------------------------------------------------
     def decode(self, example: Document, outputs: list[Any], tokenizer: Any, ctx: tasklight.TaskContext) -> str:

@@ -87,9 +87,10 @@ class TranslationTask(tasklight.Task):
 
     def encode(self, example: Pair, tokenizer: Any, ctx: tasklight.TaskContext, *, train: bool) -> list[tasklight.Features]:
         # The tokenizer's own layout (a tokenizer trained here: "a </s>"; BART's: "<s> a </s>");
-        # the target starts with the token the decoder starts from (<s>; BART: </s>).
+        # the target starts with the token the decoder starts from (<s>; BART: </s>; Marian:
+        # <pad>) and is cut as target text (Marian has a SentencePiece model per language).
         src = tokenizer.encode_input(example.source).ids
-        tgt = [tokenizer.decoder_start_id, *tokenizer.encode_input(example.target or "").ids]
+        tgt = [tokenizer.decoder_start_id, *tokenizer.encode_target(example.target or "").ids]
         return [{"src": src, "tgt": tgt}]
 
     # ---- prediction and scoring -----------------------------------------------------

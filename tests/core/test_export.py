@@ -80,6 +80,47 @@ def test_an_intent_run_with_the_pooler_exports_as_for_sequence_classification(be
     assert float((ours - theirs).abs().max()) <= 1e-5
 
 
+def test_an_intent_run_from_distilbert_exports_as_its_sequence_classification_class(tmp_path: Path) -> None:
+    """DistilBERT's classification class pools with its pre-classifier and a ReLU (BERT's
+    pooler: tanh): a run started from DistilBERT computes so, trains, predicts and exports."""
+    from tests.tiny_checkpoints import write_distilbert
+
+    distilbert = write_distilbert(tmp_path / "distilbert")
+    run = tmp_path / "intent"
+    tasklight.run("intent", init=distilbert, out=run, max_steps=2, quiet=True, set={**QUICK, "head.pooling": "pooler"})
+    assert tasklight.load(run).predict("play some jazz music")["label"] in load_run(run, accelerator="cpu").system.head.labels
+    export(run, tmp_path / "hf")
+    loaded = load_run(run, accelerator="cpu")
+    assert loaded.system.head.classify.activation == "relu"
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == "DistilBertForSequenceClassification"
+    assert hf.config.id2label == dict(enumerate(loaded.system.head.labels))
+    texts = ["wake me up at seven", "play some jazz music please", "what is the weather in paris"]
+    encoded = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")(texts, padding=True, return_tensors="pt")
+    batch = Collator(loaded.tokenizer.pad_id)([(i, {"input": loaded.tokenizer.encode_input(t).ids}) for i, t in enumerate(texts)])
+    assert torch.equal(encoded["input_ids"], batch["input"])
+    with torch.no_grad():
+        ours = loaded.system.head.classify.logits(loaded.system.model, batch)
+        theirs = hf(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits
+    assert float((ours - theirs).abs().max()) <= 1e-5
+
+
+def test_a_distilbert_classifiers_pre_classifier_is_reused_and_a_resumed_run_keeps_its_relu(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from tests.tiny_checkpoints import write_distilbert
+
+    distilbert = write_distilbert(tmp_path / "distilbert", classifier=True)
+    run = tmp_path / "intent"
+    settings = {**QUICK, "head.pooling": "pooler", "trainer.lr": 0.0}
+    tasklight.run("intent", init=distilbert, out=run, max_steps=1, quiet=True, set=settings)
+    pre_classifier = load_file(distilbert / "model.safetensors")["pre_classifier.weight"]
+    assert torch.equal(load_run(run, accelerator="cpu").system.head.classify.pooler.weight, pre_classifier)
+    tasklight.run("intent", init=distilbert, out=run, max_steps=2, quiet=True, set=settings, resume=True)
+    assert load_run(run, accelerator="cpu").system.head.classify.activation == "relu"
+    export(run, tmp_path / "hf")  # pools as DistilBERT's class does, or export would refuse it
+
+
 def test_the_checkpoints_pooler_is_reused(bert: Path, tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
@@ -103,7 +144,7 @@ def test_a_mean_pooled_head_or_a_model_no_family_expresses_is_one_line(bert: Pat
     tasklight.run("intent", init=bert, out=run, max_steps=1, quiet=True, set=QUICK)
     assert _refused(run, tmp_path / "a") == (
         "Error: a classification head with pooling='mean' has no Hugging Face sequence-classification class "
-        "(export needs pooling \"pooler\" on bert or roberta)")
+        "(export needs pooling \"pooler\" on bert, roberta or distilbert)")
     line = _refused(translation_run, tmp_path / "b")
     assert line.startswith("Error: this encoder-decoder model trained from scratch matches no Hugging Face family; "
                            "the closest, ")
@@ -211,26 +252,42 @@ def test_a_decoder_trained_from_scratch_matches_gpt2_and_exports(tmp_path: Path)
     assert "license" not in (tmp_path / "hf" / "README.md").read_text()
 
 
-@pytest.mark.parametrize("family", ["bert", "roberta"])
+BERT_SIZES = dict(vocab_size=60, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                  max_position_embeddings=40)
+CLASSIFICATION_CONFIGS = {
+    "bert": ("BertForSequenceClassification", lambda: transformers.BertConfig(**BERT_SIZES)),
+    "roberta": ("RobertaForSequenceClassification", lambda: transformers.RobertaConfig(**BERT_SIZES)),
+    "distilbert": ("DistilBertForSequenceClassification", lambda: transformers.DistilBertConfig(
+        vocab_size=60, dim=16, n_layers=2, n_heads=2, hidden_dim=32, max_position_embeddings=40)),
+}
+
+
+@pytest.mark.parametrize("family", list(CLASSIFICATION_CONFIGS))
 def test_the_pooler_classification_head_is_the_familys_sequence_classification_class(family: str, tmp_path: Path) -> None:
     from tasklight.checkpoints import load_hf, save_hf
     from tasklight.export import architecture_of, families
 
     torch.manual_seed(0)
-    config_class = {"bert": transformers.BertConfig, "roberta": transformers.RobertaConfig}[family]
-    sizes = dict(vocab_size=60, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-                 max_position_embeddings=40)
-    transformers.AutoModel.from_config(config_class(**sizes)).save_pretrained(tmp_path / "base")
+    class_name, config = CLASSIFICATION_CONFIGS[family]
+    transformers.AutoModel.from_config(config()).save_pretrained(tmp_path / "base")
     model = load_hf(tmp_path / "base").model
     head = tasklight.ClassificationHead(16, 3, pooling="pooler").eval()
+    head.from_pretrained({}, family)  # as for a run started from this checkpoint: the family's activation
     exported = head.to_hf(family)
     save_hf(model, tmp_path / "hf", family, exported.config, exported.weights,
             architecture_of(families()[family], exported.kind))
     hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
-    assert type(hf).__name__ == f"{'Bert' if family == 'bert' else 'Roberta'}ForSequenceClassification"
+    assert type(hf).__name__ == class_name
     pad = model.config.pad_id
     batch = Collator(pad)([(0, {"input": [5, 7, 8, 9, 6]}), (1, {"input": [5, 10, 6]})])
     with torch.no_grad():
         ours = head.logits(model, batch)
         theirs = hf(input_ids=batch["input"], attention_mask=batch["input_mask"].long()).logits
     assert float((ours - theirs).abs().max()) <= 1e-5
+
+
+def test_a_head_pooled_with_tanh_is_not_distilberts_classification_class() -> None:
+    head = tasklight.ClassificationHead(16, 3, pooling="pooler")
+    with pytest.raises(tasklight.UserError) as err:
+        head.to_hf("distilbert")
+    assert str(err.value) == "this classification head pools with tanh, and distilbert's sequence-classification class with relu"

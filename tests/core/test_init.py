@@ -113,7 +113,7 @@ def test_bad_sources_are_one_line_and_write_nothing(bert: Path, tmp_path: Path) 
     (untokenized / "tokenizer.json").unlink()
     assert _fails(["intent", "--init", str(untokenized)], out) == (
         f"Error: {untokenized}: no tokenizer.json; tasklight uses a checkpoint's own tokenizer, in the Hugging Face "
-        "tokenizers format")
+        "tokenizers format (or Marian's source.spm, target.spm and vocab.json)")
 
     remote = _copy(bert, tmp_path / "remote")
     (remote / "config.json").write_text(json.dumps(

@@ -10,6 +10,10 @@ A checkpoint's tokenizer (``tokenizer.json`` beside ``tokenizer_config.json`` or
 those files, and its own input layout (``[CLS] a [SEP] b [SEP]``, ``<s> a </s></s> b </s>``),
 which comes from its post-processor. A family without a padding token (GPT-2, Llama) gets
 none: ``pad_id`` is None and batches carry explicit masks.
+A Marian checkpoint's tokenizer has no ``tokenizer.json``: it is SentencePiece models
+(``source.spm``, ``target.spm``) over a ``vocab.json``. Its vocabulary becomes a WordLevel
+``tokenizer.json`` (ids, special tokens, the layout ``a </s>``), and a ``Segmenter`` cuts
+text into its pieces; a run directory keeps both, and target text is cut by the target model.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tokenizers import AddedToken, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from tokenizers import Tokenizer as HFTokenizer
-from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
 
+from tasklight.data.segmenter import VOCAB, Segmenter, has_models
 from tasklight.errors import UserError
 
 PAD, UNK, BOS, EOS, SEP, MASK = "<pad>", "<unk>", "<s>", "</s>", "<sep>", "<mask>"
@@ -47,6 +52,9 @@ HF_TOKENIZER_FILES: tuple[str, ...] = ("tokenizer_config.json", "special_tokens_
 # Where a checkpoint's first decoder input is named (BART's </s>, Marian's pad); a run
 # directory keeps it in a generation_config.json of its own.
 GENERATION_FILE = "generation_config.json"
+# The special tokens of a SentencePiece (Marian) tokenizer whose files do not name them:
+# MarianTokenizer's defaults. It has no start, separator or mask token.
+SENTENCEPIECE_ROLES: dict[str, str] = {"pad": "<pad>", "unk": "<unk>", "end": "</s>"}
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,13 @@ class Tokenizer:
 
     def __init__(
         self, backend: HFTokenizer, roles: Mapping[str, str | None] | None = None,
-        files: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None, segmenter: Segmenter | None = None,
     ) -> None:
         self.backend = backend
+        # SentencePiece models that cut text into the pieces of the backend's vocabulary
+        # (Marian); None where the backend cuts text itself.
+        self.segmenter = segmenter
+        self._special_ids = {i for i, t in backend.get_added_tokens_decoder().items() if t.special}
         # A checkpoint's tokenizer.json may pad or truncate every encoding (BERT's pads to
         # 128): tasklight pads batches and truncates rows itself.
         backend.no_padding()
@@ -140,8 +152,12 @@ class Tokenizer:
             raise UserError(f"{path}: not a readable tokenizer.json ({err})") from None
         files = _read_tokenizer_files(path.parent)
         named = any(name in files for name in HF_TOKENIZER_FILES)
+        segmenter = None
+        if has_models(path.parent):  # SentencePiece models cut text into this vocabulary's pieces
+            specials = [t.content for t in backend.get_added_tokens_decoder().values() if t.special]
+            segmenter = Segmenter.read(path.parent, specials)
         try:
-            return cls(backend, _roles_of(files, path.parent) if named else None, files if named else {})
+            return cls(backend, _roles_of(files, path.parent) if named else None, files if named else {}, segmenter)
         except UserError as err:
             raise UserError(f"{path}: {err}") from None
 
@@ -151,26 +167,68 @@ class Tokenizer:
         ``tokenizer_config.json`` or ``special_tokens_map.json``."""
         directory = Path(directory)
         path = directory / "tokenizer.json"
-        if not path.is_file():
+        if not path.is_file() and has_models(directory):
+            tokenizer = cls._from_sentencepiece(directory)
+        elif not path.is_file():
             raise UserError(
                 f"{directory}: no tokenizer.json; tasklight uses a checkpoint's own tokenizer, "
-                "in the Hugging Face tokenizers format"
+                "in the Hugging Face tokenizers format (or Marian's source.spm, target.spm and vocab.json)"
             )
-        files = _read_tokenizer_files(directory)
-        if not any(name in files for name in HF_TOKENIZER_FILES):
-            raise UserError(f"{directory}: neither {' nor '.join(HF_TOKENIZER_FILES)}, which name the tokenizer's special tokens")
-        tokenizer = cls.load(path)
+        else:
+            files = _read_tokenizer_files(directory)
+            if not any(name in files for name in HF_TOKENIZER_FILES):
+                raise UserError(f"{directory}: neither {' nor '.join(HF_TOKENIZER_FILES)}, which name the tokenizer's special tokens")
+            tokenizer = cls.load(path)
         start = _decoder_start(directory)
         if start is not None:
             tokenizer.files[GENERATION_FILE] = {"decoder_start_token_id": start}
             tokenizer.decoder_start_id = start
         return tokenizer
 
+    @classmethod
+    def _from_sentencepiece(cls, directory: Path) -> Tokenizer:
+        """Marian's tokenizer: SentencePiece models over ``vocab.json``, its special tokens named
+        in its files (MarianTokenizer's defaults where they are not)."""
+        files = _read_tokenizer_files(directory)
+        config = files.get("tokenizer_config.json", {})
+        if config.get("separate_vocabs") or (directory / "target_vocab.json").is_file():
+            raise UserError(f"{directory}: separate source and target vocabularies (target_vocab.json) are not supported; "
+                            "tasklight's Marian shares one vocabulary")
+        vocab = _read_vocab(directory / VOCAB)
+        named = {role: token for role, token in _roles_of(files, directory).items() if token}
+        roles: dict[str, str | None] = {**SENTENCEPIECE_ROLES, **named}
+        specials = list(dict.fromkeys([t for t in roles.values() if t] + _extra_specials(files)))
+        missing = [t for t in specials if t not in vocab]
+        if missing:
+            raise UserError(f"{directory / VOCAB}: lacks the special tokens {', '.join(missing)}")
+        backend = HFTokenizer(models.WordLevel(vocab, unk_token=roles["unk"]))
+        backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
+        backend.decoder = decoders.Metaspace()
+        end = str(roles["end"])  # MarianTokenizer ends an input with </s>, and a pair too: a b </s>
+        backend.post_processor = processors.TemplateProcessing(
+            single=f"$A {end}", pair=f"$A $B {end}", special_tokens=[(end, vocab[end])])
+        # The roles as resolved, for a run directory and an export (MarianTokenizer reads them).
+        keys = {"pad_token": "pad", "unk_token": "unk", "eos_token": "end"}
+        files["special_tokens_map.json"] = {
+            **files.get("special_tokens_map.json", {}), **{key: roles[role] for key, role in keys.items() if roles[role]},
+        }
+        segmenter = Segmenter.read(directory, specials)
+        try:
+            return cls(backend, _roles_of(files, directory), files, segmenter)
+        except UserError as err:
+            raise UserError(f"{directory}: {err}") from None
+
     def save(self, path: Path) -> None:
-        """``tokenizer.json`` at ``path``; a checkpoint's files that name its special tokens beside it."""
+        """``tokenizer.json`` at ``path``; a checkpoint's files that name its special tokens beside
+        it, and a SentencePiece tokenizer's models and ``vocab.json`` (Marian's files)."""
         self.backend.save(str(path))
+        folder = Path(path).parent
         for name, content in self.files.items():
-            (Path(path).parent / name).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            (folder / name).write_text(json.dumps(content, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        if self.segmenter is not None:
+            self.segmenter.save(folder)
+            vocab = dict(sorted(self.backend.get_vocab(with_added_tokens=True).items(), key=lambda item: item[1]))
+            (folder / VOCAB).write_text(json.dumps(vocab, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     @property
     def vocab_size(self) -> int:
@@ -185,15 +243,22 @@ class Tokenizer:
     # ---- the public API of tasks (docs/plugins.md, "Tokenizer") -------------------------
     def encode(self, text: str) -> list[int]:
         """The ids of ``text``, without special tokens (``encode_input`` adds the model's own)."""
+        if self.segmenter is not None:
+            return self._piece_ids(self.segmenter.pieces(text))
         return self.backend.encode(text, add_special_tokens=False).ids
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         """``encode`` of each text, in one call (the tokenizer's threads share the work)."""
+        if self.segmenter is not None:
+            return [self.encode(text) for text in texts]
         return [e.ids for e in self.backend.encode_batch(list(texts), add_special_tokens=False)]
 
     def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Ids and each token's (start, end) character offsets in ``text``. A token's span may
         include the space before it (SentencePiece-style "▁word"): strip it where it matters."""
+        if self.segmenter is not None:
+            pieces, offsets = self.segmenter.pieces_with_offsets(text)
+            return self._piece_ids(pieces), offsets
         encoding = self.backend.encode(text, add_special_tokens=False)
         return encoding.ids, [tuple(o) for o in encoding.offsets]  # type: ignore[misc]
 
@@ -201,6 +266,20 @@ class Tokenizer:
         """A model input of one text or a pair, with the tokenizer's special tokens and token
         types, exactly as its post-processor lays them out."""
         return self.add_special_tokens(self.encode(text), None if pair is None else self.encode(pair))
+
+    def encode_target(self, text: str) -> ModelInput:
+        """A decoder's target text laid out as ``encode_input`` lays out an input. A tokenizer
+        with a SentencePiece model for each language (Marian) cuts it with the target's model,
+        as the checkpoint was trained; for any other it is ``encode_input(text)``."""
+        if self.segmenter is None:
+            return self.encode_input(text)
+        return self.add_special_tokens(self._piece_ids(self.segmenter.pieces(text, target=True)))
+
+    def _piece_ids(self, pieces: Sequence[str]) -> list[int]:
+        """Pieces -> ids; a piece the vocabulary lacks is the unknown token (MarianTokenizer's
+        rule; a SentencePiece tokenizer always has one)."""
+        ids = (self.backend.token_to_id(piece) for piece in pieces)
+        return [self.unk_id if i is None else i for i in ids]  # type: ignore[misc]
 
     def add_special_tokens(self, first: Sequence[int], second: Sequence[int] | None = None) -> ModelInput:
         """Ids of one text or a pair (without special tokens, e.g. a window of a long context)
@@ -250,15 +329,24 @@ class Tokenizer:
         the word-to-piece alignment of sequence labelling (label a word on its first piece).
         With the tokenizer tasklight trains, the ids are those of ``encode(" ".join(words))``.
         A word that normalises to nothing gets no piece; its index then never occurs."""
+        if self.segmenter is not None:
+            pieces = [self.segmenter.pieces(word) for word in words]
+            word_of = [i for i, word in enumerate(pieces) for _ in word]
+            return self._piece_ids([piece for word in pieces for piece in word]), word_of
         encoding = self.backend.encode(list(words), is_pretokenized=True, add_special_tokens=False)
         return encoding.ids, [int(w) for w in encoding.word_ids]  # no special tokens: every id has a word
 
     def decode(self, ids: Sequence[int]) -> str:
         """Text from ids; special tokens are left out and the spacing restored."""
+        if self.segmenter is not None:
+            tokens = (self.backend.id_to_token(i) for i in ids if i not in self._special_ids)
+            return self.segmenter.text([t for t in tokens if t is not None])
         return self.backend.decode(list(ids), skip_special_tokens=True)
 
     def decode_batch(self, batch: Sequence[Sequence[int]]) -> list[str]:
         """``decode`` of each id list, in one call."""
+        if self.segmenter is not None:
+            return [self.decode(ids) for ids in batch]
         return self.backend.decode_batch([list(ids) for ids in batch], skip_special_tokens=True)
 
 
@@ -274,6 +362,37 @@ def _decoder_start(directory: Path) -> int | None:
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
     return None
+
+
+def _read_vocab(path: Path) -> dict[str, int]:
+    """A ``vocab.json``: token -> id, the ids 0..N-1 each once."""
+    if not path.is_file():
+        raise UserError(f"{path.parent}: no {path.name} beside its SentencePiece models")
+    try:
+        vocab = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(vocab, dict) or not all(isinstance(i, int) and not isinstance(i, bool) for i in vocab.values()):
+        raise UserError(f"{path}: not a JSON object of token ids")
+    if sorted(vocab.values()) != list(range(len(vocab))):
+        raise UserError(f"{path}: the ids are not 0..{len(vocab) - 1}, each once")
+    return vocab
+
+
+def _extra_specials(files: Mapping[str, Any]) -> list[str]:
+    """Special tokens besides the roles' (``additional_special_tokens``, ``added_tokens_decoder``)."""
+    out: list[str] = []
+    for name in ("special_tokens_map.json", "tokenizer_config.json"):
+        content = files.get(name, {})
+        for key in ("additional_special_tokens", "extra_special_tokens"):
+            values = content.get(key)
+            out += [t for t in map(_token_text, values if isinstance(values, list) else []) if t is not None]
+        added = content.get("added_tokens_decoder")
+        for value in added.values() if isinstance(added, dict) else ():
+            token = _token_text(value)
+            if token is not None and isinstance(value, dict) and value.get("special", True):
+                out.append(token)
+    return out
 
 
 def _read_tokenizer_files(directory: Path) -> dict[str, Any]:
