@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import pytest
@@ -11,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from tasklight.model import Transformer, TransformerConfig, generate
-from tasklight.model.decoding import _first_best, _length_groups, _stable_slots, _top_k, encode_by_length
+from tasklight.model.decoding import _length_groups, _stable_slots, _top_k, encode_by_length
 
 PAD, BOS, EOS = 0, 1, 2
 V = 19
@@ -307,17 +306,6 @@ def test_chunked_top_k_is_exactly_topk(width: int, groups: int, k: int) -> None:
         for layout in (columns, columns.contiguous()):  # as the rows' transpose, and as computed
             top, index = _top_k(layout, groups, k, off)
             assert torch.equal(top, expected.values) and torch.equal(index, expected.indices)
-
-
-@pytest.mark.parametrize("width", [19, 256, 300, 8000])
-def test_first_best_is_argmax_with_the_first_of_equals(width: int) -> None:
-    g = torch.Generator().manual_seed(width)
-    columns = torch.randint(0, 5, (width, 6), generator=g).float()  # many ties
-    columns[-1, 0] = 9.0  # a winner in the rows after the last whole chunk
-    columns[:, 1] = -math.inf
-    columns[3, 1] = 0.0
-    for layout in (columns, columns.t().contiguous().t()):
-        assert torch.equal(_first_best(layout), columns.argmax(dim=0))
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from torch import Tensor
 from .transformer import DecoderCache, Transformer
 
 STRATEGIES = ("greedy", "sample", "beam")
-CHUNK = 64  # columns per chunk of the two-stage top-k (``_top_k``)
+CHUNK = 64  # vocabulary entries per chunk of the two-stage top-k (``_top_k``)
 
 
 class _RunningBatch:
@@ -165,7 +165,7 @@ def generate(
     if strategy == "beam":
         return _beam_search(batch, B, P, eos_id, max_new, beam_size, length_penalty)
     if strategy == "greedy":
-        return _one_token_at_a_time(batch, B, eos_id, max_new, lambda: _first_best(batch.next_logits()))
+        return _one_token_at_a_time(batch, B, eos_id, max_new, lambda: batch.next_logits().argmax(dim=0))
     return _one_token_at_a_time(
         batch, B, eos_id, max_new, lambda: _sample(batch.next_logits().t(), temperature, top_k, top_p, generator)
     )
@@ -218,25 +218,6 @@ def _length_groups(lengths: list[int], call_cost: int) -> list[tuple[int, int]]:
         groups.append((cut[stop], stop))
         stop = cut[stop]
     return groups[::-1]
-
-
-def _first_best(columns: Tensor) -> Tensor:
-    """(V, N) logit columns -> (N,) the row of each column's maximum, the first of equals:
-    ``columns.argmax(0)``, which is slow over thousands of rows on CPU. Instead: the maximum of
-    each chunk of ``CHUNK`` rows (a fast vectorised reduction), the first chunk holding the
-    column's maximum, then the first maximum within that chunk."""
-    V, N = columns.shape
-    n = V // CHUNK
-    if n < 4:
-        return columns.argmax(dim=0)
-    chunks = columns[: n * CHUNK].view(n, CHUNK, N)
-    chunk = chunks.amax(dim=1).argmax(dim=0)  # (N,)
-    best = chunk * CHUNK + chunks[chunk, :, torch.arange(N, device=columns.device)].argmax(dim=1)
-    if V % CHUNK:  # the rows after the last whole chunk win only when strictly better
-        tail = columns[n * CHUNK :].max(dim=0)
-        better = tail.values > columns.gather(0, best[None]).squeeze(0)
-        best = torch.where(better, n * CHUNK + tail.indices, best)
-    return best
 
 
 def _top_k(columns: Tensor, groups: int, k: int, offset: Tensor | None = None) -> tuple[Tensor, Tensor]:
