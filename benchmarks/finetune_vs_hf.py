@@ -514,9 +514,6 @@ def table(tasks: dict[str, dict[str, Any]]) -> str:
 def check_inputs(args: argparse.Namespace, tasks: list[str]) -> None:
     import importlib.util
 
-    for module in ("transformers", "accelerate"):  # the Trainer needs both
-        if importlib.util.find_spec(module) is None:
-            raise BenchError(f"no module {module!r}: the Trainer's side needs the bench extra, pip install -e '.[bench]'")
     if not (args.minutes > 0 and math.isfinite(args.minutes)):
         raise BenchError(f"--minutes must be a positive number, got {args.minutes}")
     if not (args.init / "config.json").is_file():
@@ -529,6 +526,10 @@ def check_inputs(args: argparse.Namespace, tasks: list[str]) -> None:
     for item in args.tl_set:
         if "=" not in item or not item.partition("=")[0].strip():
             raise BenchError(f"--tl-set expects key=value, got {item!r}")
+    # Last, so that a wrong path or option is named first, with or without the bench extra.
+    for module in ("transformers", "accelerate"):  # the Trainer needs both
+        if importlib.util.find_spec(module) is None:
+            raise BenchError(f"no module {module!r}: the Trainer's side needs the bench extra, pip install -e '.[bench]'")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -123,6 +123,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert capsys.readouterr().err == "error: --minutes must be a positive number, got 0.0\n"
 
 
+def test_a_missing_bench_extra_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    (tmp_path / "config.json").write_text("{}")
+    clinc = tmp_path / "data_full.json"
+    clinc.write_text("{}")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "accelerate" else real(name, *a))
+    assert bench.main(["--task", "intent", "--init", str(tmp_path), "--clinc", str(clinc)]) == 2
+    assert capsys.readouterr().err == (
+        "error: no module 'accelerate': the Trainer's side needs the bench extra, pip install -e '.[bench]'\n"
+    )
+
+
 def test_max_time_is_whole_seconds_in_lightnings_format() -> None:
     assert bench.max_time(20 * 60) == "00:00:20:00"
     assert bench.max_time(3.4) == "00:00:00:03"
