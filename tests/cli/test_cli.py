@@ -97,6 +97,11 @@ def test_run_writes_the_run_directory(translation_run):
     lines = (translation_run / "predictions.jsonl").read_text().splitlines()
     assert len(lines) == 24
     assert set(json.loads(lines[0])) == {"source", "translation", "reference"}
+    for name in ("bleu", "chrf"):  # sacreBLEU's own bootstrap interval over the 24 test sentences
+        interval = record["metrics"][name]["interval"]
+        assert interval["resamples"] == 1000 and interval["level"] == 0.95 and interval["seed"] == "12345"
+        assert interval["method"].startswith("sacreBLEU bootstrap: mean ")
+        assert interval["low"] <= record["metrics"][name]["value"] <= interval["high"]
 
 
 def test_predict_arguments_and_stdin(runner, translation_run):
