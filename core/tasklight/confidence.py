@@ -151,7 +151,8 @@ class ExampleBootstrap:
         # One set of draws for both systems: the same seed draws the same resamples.
         deltas = b.reduce(resample_sums(b.rows, resamples)) - a.reduce(resample_sums(a.rows, resamples))
         observed = value_b - value_a
-        extreme = int(np.sum(np.abs(deltas - observed) >= abs(observed)))
+        # A tie counts as extreme (the conservative side); the tolerance keeps float rounding from breaking ties.
+        extreme = int(np.sum(np.abs(deltas - observed) >= abs(observed) - 1e-9 * max(1.0, abs(observed))))
         return Paired(value_a, value_b, (extreme + 1) / (resamples + 1), resamples, method)
 
 

@@ -153,7 +153,8 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     test = _test(trainer, system, task, splits["test"], tokenizer, ctx, run_dir)
     record = build_record(
         task=task, platform=platform, config=config, data=options.data, split=splits["test"], scores=test.scores,
-        intervals=test.intervals, system=system, steps=trainer.global_step, tokens=system.tokens_seen - system.tokens_restored, wall=wall,
+        intervals=test.intervals, system=system, steps=trainer.global_step,
+        tokens=system.tokens_seen - system.tokens_restored, wall=wall,
         trainer=trainer, truncated={"train": train_rows.truncated, "validation": val_rows.truncated, "test": test.truncated},
         validation_seconds=scorer.seconds, init=read_init(run_dir),
     )

@@ -33,6 +33,13 @@ def interval_text(intervals: Sequence[dict[str, Any] | None]) -> str:
     return f" [{intervals[0]['low']:.2f}, {intervals[0]['high']:.2f}]"
 
 
+INTERVAL_NOTE = "[low, high]: a run's 95% bootstrap interval of the primary metric over its test examples"
+
+
+def _shows_intervals(groups: Sequence[Group]) -> bool:
+    return any(interval_text(row.intervals(g.primary)) for g in groups for row in g.rows)
+
+
 def params_text(values: Sequence[int]) -> str:
     return " / ".join(f"{p / 1e6:.2f}M" for p in values) or "—"
 
@@ -91,8 +98,8 @@ def to_markdown(groups: Sequence[Group], count: int) -> str:
         f"Leaderboard of {count} results record(s), {len(groups)} group(s) of comparable results. "
         "Each row: mean ± sample standard deviation over n seeds; ranked by the primary metric."
     )
-    if any(interval_text(row.intervals(g.primary)) for g in groups for row in g.rows):
-        intro += " [low, high]: a run's 95% bootstrap interval of the primary metric over its test examples."
+    if _shows_intervals(groups):
+        intro += f" {INTERVAL_NOTE}."
     lines = [intro, ""]
     task = None
     for group in groups:
@@ -220,7 +227,8 @@ def to_html(groups: Sequence[Group], count: int, skipped: Sequence[str], generat
         "<h1>tasklight leaderboard</h1>",
         (
             f'<p class="small">{count} results record(s), {len(groups)} group(s) of comparable results, generated {e(generated)}. '
-            "Each row: mean ± sample standard deviation over n seeds. Click a column header to sort.</p>"
+            "Each row: mean ± sample standard deviation over n seeds"
+            f"{'; ' + INTERVAL_NOTE if _shows_intervals(groups) else ''}. Click a column header to sort.</p>"
         ),
     ]
     if skipped:
