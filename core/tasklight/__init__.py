@@ -53,6 +53,12 @@ _LAZY = {
     "read_parallel": "tasklight.formats",
     "aligned_splits": "tasklight.formats",
     "read_squad": "tasklight.formats",
+    "Bootstrap": "tasklight.confidence",
+    "ExampleBootstrap": "tasklight.confidence",
+    "Interval": "tasklight.confidence",
+    "Paired": "tasklight.confidence",
+    "Statistics": "tasklight.confidence",
+    "mean_statistics": "tasklight.confidence",
     "load": "tasklight.api",
     "run": "tasklight.api",
     "Model": "tasklight.api",
@@ -65,6 +71,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from tasklight.api import Model, load, run
+    from tasklight.confidence import Bootstrap, ExampleBootstrap, Interval, Paired, Statistics, mean_statistics
     from tasklight.data.tokenizer import ModelInput, Tokenizer
     from tasklight.formats import aligned_splits, load_json, read_jsonl, read_lines, read_parallel, read_squad, read_text
     from tasklight.heads import (

@@ -14,6 +14,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
+from tasklight.confidence import Interval
 from tasklight.data.batching import Collator, RowDataset, TokenBudgetSampler, truncate
 from tasklight.data.tokenizer import Tokenizer
 from tasklight.heads import Decoding, PredictContext
@@ -82,11 +83,21 @@ def score(task: Task, predictions: Sequence[Any], examples: Sequence[Any], ctx: 
     return task.score(predictions, references, ctx)
 
 
+def intervals(
+    task: Task, predictions: Sequence[Any], examples: Sequence[Any], ctx: TaskContext, resamples: int
+) -> dict[str, Interval]:
+    """Bootstrap intervals of the metrics over the examples; none when ``resamples`` is 0."""
+    if resamples <= 0 or not examples:
+        return {}
+    return task.intervals(predictions, [task.reference(e) for e in examples], ctx, resamples)
+
+
 @dataclass
 class Evaluation:
     predictions: list[Any]
     scores: dict[str, MetricValue]
     truncated: int  # examples that lost tokens to data.max_length
+    intervals: dict[str, Interval] = field(default_factory=dict)  # 95% bootstrap intervals, by metric
 
 
 def evaluate_split(
@@ -100,15 +111,20 @@ def evaluate_split(
     max_tokens: int,
     seed: int = 0,
     encoded: Encoded | None = None,
+    bootstrap: int = 0,
 ) -> Evaluation:
     """Predict every example on the system's device and score the predictions.
-    ``encoded``: the examples' rows when the caller keeps them between evaluations."""
+    ``encoded``: the examples' rows when the caller keeps them between evaluations;
+    ``bootstrap``: resamples for the metrics' 95% intervals (0: none, as for validation)."""
     if encoded is None:
         encoded = encode_examples(task, examples, tokenizer, ctx, train=False)
     predictions = predict_examples(
         system, task, examples, encoded, tokenizer, ctx, decoding=decoding, max_tokens=max_tokens, seed=seed
     )
-    return Evaluation(predictions, score(task, predictions, examples, ctx), encoded.truncated)
+    return Evaluation(
+        predictions, score(task, predictions, examples, ctx), encoded.truncated,
+        intervals(task, predictions, examples, ctx, bootstrap),
+    )
 
 
 class ValidationScorer(pl.Callback):

@@ -329,7 +329,8 @@ class CausalLMHead(Head):
     """Language modelling with the tied LM head (decoder-only).
 
     Training/scoring batch: ``input`` (B,T) token blocks. ``predict`` on such a batch
-    returns each row's ``{"nll": summed negative log-likelihood in nats, "tokens": n}``;
+    returns each row's ``{"nll": summed negative log-likelihood in nats, "tokens": n}`` (and
+    ``"chars"`` when the row carries ``_chars``, the characters its targets cover);
     on a batch with ``prompt`` (B,P) instead, the generated continuation's token ids.
     """
 
@@ -372,7 +373,10 @@ class CausalLMHead(Head):
         nll = -logp.gather(-1, targets.unsqueeze(-1)).squeeze(-1)  # (B, T-1)
         real = real_tokens(batch, "input", model)[:, 1:]
         nll = (nll * real).sum(1)
-        return [{"nll": float(n), "tokens": int(t)} for n, t in zip(nll.tolist(), real.sum(1).tolist())]
+        out = [{"nll": float(n), "tokens": int(t)} for n, t in zip(nll.tolist(), real.sum(1).tolist())]
+        for row, chars in zip(out, batch.get("_chars") or []):  # the characters a block's targets cover
+            row["chars"] = int(chars)
+        return out
 
 
 def check_loss(head: nn.Module, result: Any) -> tuple[Tensor, Tensor | int]:

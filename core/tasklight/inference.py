@@ -127,7 +127,8 @@ def evaluate(loaded: LoadedRun, data: str | None, split: str, platform: Platform
     evaluation = evaluate_split(
         loaded.system, task, chosen.examples, loaded.tokenizer, ctx,
         decoding=Decoding.from_config(config.section("decoding")), max_tokens=config["data.eval_max_tokens"], seed=ctx.seed,
+        bootstrap=int(config["eval.bootstrap"]),
     )
-    record = eval_record(loaded, platform, source, chosen, evaluation.scores)
+    record = eval_record(loaded, platform, source, chosen, evaluation.scores, evaluation.intervals)
     write_json_atomic(loaded.run_dir / f"eval-{split}.json", record)
     return record

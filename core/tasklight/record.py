@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
+from tasklight.confidence import Interval
 from tasklight.config import Config
 from tasklight.data.sources import Split
 from tasklight.plugins import Platform
@@ -39,14 +41,16 @@ def library_versions_of(task: Task, platform: Platform) -> dict[str, Any]:
     return library_versions(metrics, plugins)
 
 
-def _scored(task: Task, platform: Platform, data: str, split: Split, scores: dict[str, MetricValue]) -> dict[str, Any]:
+def _scored(
+    task: Task, platform: Platform, data: str, split: Split, scores: dict[str, MetricValue], intervals: Mapping[str, Interval]
+) -> dict[str, Any]:
     """The fields every record shares: what was scored, on what, and how."""
     metrics = {name: platform.metrics.get(name) for name in scores}
     return {
         "schema_version": SCHEMA_VERSION,
         "task": {"name": task.name, "version": task.version, "shape": task.shape},
         "dataset": _dataset(task, data, split),
-        "metrics": metric_entries(scores, metrics),
+        "metrics": metric_entries(scores, metrics, intervals),
         "primary_metric": task.metrics[0],
     }
 
@@ -84,6 +88,7 @@ def build_record(
     split: Split,
     scores: dict[str, MetricValue],
     system: Any,
+    intervals: Mapping[str, Interval] | None = None,
     steps: int,
     tokens: int,
     wall: float,
@@ -94,7 +99,7 @@ def build_record(
 ) -> dict[str, Any]:
     accelerator = "gpu" if trainer.strategy.root_device.type == "cuda" else trainer.strategy.root_device.type
     return {
-        **_scored(task, platform, data, split, scores),
+        **_scored(task, platform, data, split, scores, intervals or {}),
         "model": model_entry(system, config, init),
         "training": {
             "seed": config["run.seed"],
@@ -120,10 +125,13 @@ def build_record(
     }
 
 
-def eval_record(loaded: Any, platform: Platform, data: str, split: Split, scores: dict[str, MetricValue]) -> dict[str, Any]:
+def eval_record(
+    loaded: Any, platform: Platform, data: str, split: Split, scores: dict[str, MetricValue],
+    intervals: Mapping[str, Interval] | None = None,
+) -> dict[str, Any]:
     device = next(loaded.system.parameters()).device.type
     return {
-        **_scored(loaded.task, platform, data, split, scores),
+        **_scored(loaded.task, platform, data, split, scores, intervals or {}),
         "model": model_entry(loaded.system, loaded.config, read_init(loaded.run_dir)),
         "training": {"seed": loaded.config["run.seed"], "run_dir": str(loaded.run_dir)},
         "decoding": loaded.config.section("decoding"),

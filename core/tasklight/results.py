@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from tasklight.confidence import Interval
 from tasklight.task import Metric, MetricValue
 
 SCHEMA_VERSION = 1
@@ -63,13 +64,18 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def metric_entries(scores: Mapping[str, MetricValue], metrics: Mapping[str, Metric]) -> dict[str, Any]:
+def metric_entries(
+    scores: Mapping[str, MetricValue], metrics: Mapping[str, Metric], intervals: Mapping[str, Interval] | None = None
+) -> dict[str, Any]:
+    """Each metric's record entry; ``interval``: its 95% bootstrap interval over the test examples."""
+    intervals = intervals or {}
     return {
         name: {
             "value": value.value,
             "higher_is_better": metrics[name].higher_is_better,
             "signature": value.signature,
             **({"details": value.details} if value.details else {}),
+            **({"interval": intervals[name].to_json()} if name in intervals else {}),
         }
         for name, value in scores.items()
     }

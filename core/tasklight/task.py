@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from tasklight.errors import UserError
 
 if TYPE_CHECKING:
+    from tasklight.confidence import Bootstrap, Interval
     from tasklight.data.tokenizer import Tokenizer
     from tasklight.heads import Head
     from tasklight.model import TransformerConfig
@@ -53,6 +54,9 @@ class Metric:
     compute: Callable[[Sequence[Any], Sequence[Any]], MetricValue]
     description: str = ""
     library: str = ""  # the distribution that computes it; its version goes into results
+    # Intervals over test examples and paired tests between runs (tasklight.confidence);
+    # None: the metric is reported without an interval and `platform compare` cannot test it.
+    bootstrap: Bootstrap | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,26 @@ class Task(abc.ABC):
     def score(self, predictions: Sequence[Any], references: Sequence[Any], ctx: TaskContext) -> dict[str, MetricValue]:
         """Every declared metric. Default: each metric's ``compute`` on the pairs."""
         return {name: ctx.metric(name).compute(predictions, references) for name in self.metrics}
+
+    def intervals(
+        self, predictions: Sequence[Any], references: Sequence[Any], ctx: TaskContext, resamples: int
+    ) -> dict[str, Interval]:
+        """95% bootstrap intervals over the examples, for each declared metric that has a
+        ``bootstrap``. Override together with ``score`` when scoring transforms the
+        predictions in a way the metrics' own bootstrap would not."""
+        found = {}
+        for name in self.metrics:
+            bootstrap = ctx.metric(name).bootstrap
+            interval = bootstrap.interval(predictions, references, resamples) if bootstrap is not None else None
+            if interval is not None:
+                found[name] = interval
+        return found
+
+    def prediction_from_json(self, row: Record, where: str) -> Any:
+        """The prediction as ``score`` takes it, from a row of a run's predictions.jsonl (what
+        ``to_json`` wrote): ``platform compare`` scores two runs from these. Raise
+        UserError naming ``where`` when the row lacks what is needed."""
+        raise UserError(f"{where}: task {self.name!r} cannot read its predictions back (it has no prediction_from_json)")
 
     # ---- helpers for subclasses -----------------------------------------------------
     @staticmethod

@@ -169,4 +169,14 @@ def check_train_predict_score(task: Task, ctx: TaskContext, demo: dict[str, list
     _require(set(scores) == set(task.metrics), f"{task.name}: score() returned {sorted(scores)}, declared {list(task.metrics)}")
     for name, value in scores.items():
         _require(math.isfinite(float(value.value)), f"{task.name}: metric {name} is not finite ({value.value})")
+    if type(task).prediction_from_json is not Task.prediction_from_json:
+        # `platform compare` scores predictions read back from predictions.jsonl: they must score the same.
+        rows = [json.loads(json.dumps(task.to_json(e, p), ensure_ascii=False, default=str)) for e, p in zip(test, predictions)]
+        again = score(task, [task.prediction_from_json(r, f"row {i}") for i, r in enumerate(rows, 1)], test, ctx)
+        for name, value in scores.items():
+            _require(
+                math.isclose(float(again[name].value), float(value.value), rel_tol=1e-4, abs_tol=1e-4),
+                f"{task.name}: metric {name} of the predictions read back with prediction_from_json is "
+                f"{again[name].value}, not {value.value}",
+            )
     return {name: value.value for name, value in scores.items()}

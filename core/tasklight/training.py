@@ -153,7 +153,8 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     test = _test(trainer, system, task, splits["test"], tokenizer, ctx, run_dir)
     record = build_record(
         task=task, platform=platform, config=config, data=options.data, split=splits["test"], scores=test.scores,
-        system=system, steps=trainer.global_step, tokens=system.tokens_seen - system.tokens_restored, wall=wall,
+        intervals=test.intervals, system=system, steps=trainer.global_step,
+        tokens=system.tokens_seen - system.tokens_restored, wall=wall,
         trainer=trainer, truncated={"train": train_rows.truncated, "validation": val_rows.truncated, "test": test.truncated},
         validation_seconds=scorer.seconds, init=read_init(run_dir),
     )
@@ -385,7 +386,7 @@ def _test(trainer: pl.Trainer, system: TaskSystem, task: Task, test: Split, toke
     system.to(trainer.strategy.root_device)
     evaluation = evaluate_split(
         system, task, test.examples, tokenizer, ctx, decoding=Decoding.from_config(ctx.config.section("decoding")),
-        max_tokens=ctx.config["data.eval_max_tokens"], seed=ctx.seed,
+        max_tokens=ctx.config["data.eval_max_tokens"], seed=ctx.seed, bootstrap=int(ctx.config["eval.bootstrap"]),
     )
     write_predictions(run_dir / "predictions.jsonl", task, test.examples, evaluation.predictions)
     return evaluation

@@ -34,6 +34,33 @@ def _totals(predictions: Sequence[Any], references: Sequence[Any]) -> tuple[floa
     return nll, tokens, chars
 
 
+def _per_text(predictions: Sequence[Any], references: Sequence[Any], count: str) -> Any:
+    """Per scored text, or per block where the prediction lists its blocks: [NLL in nats,
+    characters or tokens]; the column totals give the metric."""
+    import numpy as np
+
+    rows = []
+    for prediction, reference in zip(predictions, references, strict=True):
+        _totals([prediction], [reference])  # the same checks as the score
+        if prediction.get("blocks"):  # a long text resamples by its blocks, not as one unit
+            rows += [[float(nll), chars if count == "chars" else tokens] for nll, tokens, chars in prediction["blocks"]]
+        else:
+            rows.append([float(prediction["nll"]), len(reference or "") if count == "chars" else int(prediction["tokens"])])
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+
+
+def bits_per_char_statistics(predictions: Sequence[Any], references: Sequence[Any]) -> tasklight.Statistics:
+    import numpy as np
+
+    return tasklight.Statistics(_per_text(predictions, references, "chars"), lambda s: s[..., 0] / (np.log(2) * s[..., 1]))
+
+
+def perplexity_statistics(predictions: Sequence[Any], references: Sequence[Any]) -> tasklight.Statistics:
+    import numpy as np
+
+    return tasklight.Statistics(_per_text(predictions, references, "tokens"), lambda s: np.exp(s[..., 0] / s[..., 1]))
+
+
 def _setting(predictions: Sequence[Any], key: str) -> str:
     found = {p.get(key) for p in predictions if isinstance(p, dict) and p.get(key) is not None}
     return "/".join(str(v) for v in sorted(found)) if found else "?"
@@ -77,9 +104,11 @@ METRICS = (
     tasklight.Metric(
         "bits_per_char", False, bits_per_char,
         "total NLL / (ln 2 x characters of the scored text): compares across tokenizers", "tasklight",
+        tasklight.ExampleBootstrap(bits_per_char_statistics, "texts or their blocks"),
     ),
     tasklight.Metric(
         "perplexity", False, perplexity,
         "exp(total NLL / tokens): per token, so it depends on the tokenizer", "tasklight",
+        tasklight.ExampleBootstrap(perplexity_statistics, "texts or their blocks"),
     ),
 )

@@ -163,6 +163,8 @@ class GenerationTask(tasklight.Task):
             "chars": len(example.text),
             "vocab_size": tokenizer.vocab_size,
             "block_size": block_size(ctx),
+            # [nll, tokens, characters] per block: the units a bootstrap interval resamples
+            **({"blocks": [[o["nll"], o["tokens"], o["chars"]] for o in outputs]} if all("chars" in o for o in outputs) else {}),
         }
 
     def reference(self, example: Text) -> str | None:
@@ -181,6 +183,11 @@ class GenerationTask(tasklight.Task):
                 return Text(value, prompt=True)
         raise tasklight.UserError(f"{where}: expected a field {' or '.join(map(repr, names))} holding the prompt")
 
+    def prediction_from_json(self, row: tasklight.Record, where: str) -> Any:
+        if not all(isinstance(row.get(k), (int, float)) for k in ("nll", "tokens", "chars")):
+            raise tasklight.UserError(f"{where}: a scored text needs numeric nll, tokens and chars")
+        return {k: row[k] for k in ("nll", "tokens", "chars", "blocks") if k in row}
+
     def to_json(self, example: Text, prediction: Any) -> tasklight.Record:
         if example.prompt:
             return {"prompt": example.text, "continuation": prediction}
@@ -188,6 +195,7 @@ class GenerationTask(tasklight.Task):
         return {
             "chars": prediction["chars"], "tokens": prediction["tokens"], "nll": round(prediction["nll"], 4),
             "bits_per_char": round(bits, 4) if bits is not None else None,
+            **({"blocks": [[round(n, 4), t, c] for n, t, c in prediction["blocks"]]} if "blocks" in prediction else {}),
         }
 
 

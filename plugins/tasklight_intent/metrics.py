@@ -27,6 +27,38 @@ def _pairs(predictions: Sequence[Any], references: Sequence[Any]) -> list[tuple[
     return [(label_of(p), str(r)) for p, r in zip(predictions, references) if r is not None]
 
 
+def accuracy_statistics(predictions: Sequence[Any], references: Sequence[Any]) -> tasklight.Statistics:
+    """Per example: [correct, 1]; accuracy = 100 x correct / count."""
+    return tasklight.mean_statistics([float(p == r) for p, r in _pairs(predictions, references)])
+
+
+def macro_f1_statistics(predictions: Sequence[Any], references: Sequence[Any]) -> tasklight.Statistics:
+    """Per example: one-hot true-positive, false-positive and false-negative counts per label.
+    A resample scores only the labels that occur in it, as ``macro_f1`` does."""
+    import numpy as np
+
+    pairs = _pairs(predictions, references)
+    labels = sorted({label for pair in pairs for label in pair})
+    index = {label: i for i, label in enumerate(labels)}
+    k = len(labels)
+    rows = np.zeros((len(pairs), 3 * k))  # columns: tp per label, fp per label, fn per label
+    for i, (p, r) in enumerate(pairs):
+        if p == r:
+            rows[i, index[r]] = 1
+        else:
+            rows[i, k + index[p]] = 1
+            rows[i, 2 * k + index[r]] = 1
+
+    def reduce(sums: np.ndarray) -> np.ndarray:
+        tp, fp, fn = sums[..., :k], sums[..., k : 2 * k], sums[..., 2 * k :]
+        seen = 2 * tp + fp + fn
+        f1 = np.divide(2 * tp, seen, out=np.zeros_like(tp), where=seen > 0)
+        present = (seen > 0).sum(axis=-1)
+        return 100.0 * f1.sum(axis=-1) / np.maximum(present, 1)
+
+    return tasklight.Statistics(rows, reduce)
+
+
 def accuracy(predictions: Sequence[Any], references: Sequence[Any]) -> tasklight.MetricValue:
     pairs = _pairs(predictions, references)
     correct = sum(p == r for p, r in pairs)
@@ -59,9 +91,11 @@ def macro_f1(predictions: Sequence[Any], references: Sequence[Any]) -> tasklight
 METRICS = (
     tasklight.Metric(
         "accuracy", True, accuracy, "share of examples whose predicted label is the reference (x100)", "tasklight",
+        tasklight.ExampleBootstrap(accuracy_statistics),
     ),
     tasklight.Metric(
         "macro_f1", True, macro_f1,
         "unweighted mean of per-label F1 over reference and predicted labels (x100, torchmetrics)", "torchmetrics",
+        tasklight.ExampleBootstrap(macro_f1_statistics),
     ),
 )

@@ -216,6 +216,9 @@ class IntentTask(tasklight.Task):
                 return Utterance(self.field(item, name, where).strip())
         raise tasklight.UserError(f"{where}: expected a field {' or '.join(map(repr, names))}")
 
+    def prediction_from_json(self, row: tasklight.Record, where: str) -> str:
+        return self.field(row, "label", where)
+
     def to_json(self, example: Utterance, prediction: Prediction) -> tasklight.Record:
         return {
             "text": example.text,

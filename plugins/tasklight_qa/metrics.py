@@ -56,12 +56,12 @@ def _golds(reference: Any) -> list[str]:
     return kept or [""]
 
 
-def _mean_over(
-    per_pair: Any, predictions: Sequence[Any], references: Sequence[Any]
-) -> tasklight.MetricValue:
+def _per_example(per_pair: Any, predictions: Sequence[Any], references: Sequence[Any]) -> tuple[list[float], list[float]]:
+    """The best score of each scored prediction: (answerable questions, unanswerable ones)."""
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions for {len(references)} references")
-    has, no = [], []
+    has: list[float] = []
+    no: list[float] = []
     for prediction, reference in zip(predictions, references):
         if reference is None:
             continue
@@ -69,6 +69,13 @@ def _mean_over(
         golds = _golds(reference)
         best = max(per_pair(text, gold) for gold in golds)
         (no if golds == [""] else has).append(best)
+    return has, no
+
+
+def _mean_over(
+    per_pair: Any, predictions: Sequence[Any], references: Sequence[Any]
+) -> tasklight.MetricValue:
+    has, no = _per_example(per_pair, predictions, references)
     every = has + no
 
     def pct(values: list[float]) -> float:
@@ -99,15 +106,26 @@ def em(predictions: Sequence[Any], references: Sequence[Any]) -> tasklight.Metri
     return _mean_over(exact_match, predictions, references)
 
 
+def _statistics(per_pair: Any) -> Any:
+    def statistics(predictions: Sequence[Any], references: Sequence[Any]) -> tasklight.Statistics:
+        """Per question: [best score, 1], in the order ``_mean_over`` sums them."""
+        has, no = _per_example(per_pair, predictions, references)
+        return tasklight.mean_statistics(has + no)
+
+    return statistics
+
+
 METRICS = (
     tasklight.Metric(
         "f1", True, f1,
         "SQuAD token F1 x100 (official normalisation, max over reference answers, unanswerable = empty)",
         "tasklight",
+        tasklight.ExampleBootstrap(_statistics(token_f1)),
     ),
     tasklight.Metric(
         "exact_match", True, em,
         "SQuAD exact match x100 (official normalisation, max over reference answers, unanswerable = empty)",
         "tasklight",
+        tasklight.ExampleBootstrap(_statistics(exact_match)),
     ),
 )

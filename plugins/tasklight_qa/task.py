@@ -242,6 +242,12 @@ class QATask(tasklight.Task):
         context = self.field(item, fields["context"], where)
         return Question(question.strip(), context, None, str(item.get("id", "") or ""))
 
+    def prediction_from_json(self, row: tasklight.Record, where: str) -> str:
+        answer = row.get("answer")
+        if not isinstance(answer, str):
+            raise tasklight.UserError(f"{where}: missing field 'answer' (a string, empty for no answer)")
+        return answer
+
     def to_json(self, example: Question, prediction: Span) -> tasklight.Record:
         shown: tasklight.Record = {"question": example.question, "context": example.context}
         if example.id:
@@ -254,5 +260,5 @@ class QATask(tasklight.Task):
     def score(
         self, predictions: Sequence[Span], references: Sequence[Any], ctx: tasklight.TaskContext
     ) -> dict[str, tasklight.MetricValue]:
-        texts = [p.text for p in predictions]
+        texts = [p if isinstance(p, str) else p.text for p in predictions]  # strings: read back from predictions.jsonl
         return {name: ctx.metric(name).compute(texts, references) for name in self.metrics}

@@ -26,7 +26,7 @@ look alike.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import tasklight
@@ -76,19 +76,28 @@ def _library_version() -> str:
         return "unknown"
 
 
-def rouge(predictions: Sequence[str], references: Sequence[Any], types: Sequence[str] = ROUGE_TYPES) -> dict[str, tasklight.MetricValue]:
-    """Each of ``types`` over the corpus; ``references[i]`` is a string or a list of strings."""
+def _scored(predictions: Sequence[str], refs: list[list[str]], types: Sequence[str]) -> Iterator[list[Any]]:
+    """Per example, rouge-score's scores of the prediction against each of its references."""
     from rouge_score import rouge_scorer
 
-    refs = _reference_lists(references, len(predictions))
     scorer = rouge_scorer.RougeScorer(list(types), use_stemmer=True)
-    best = {t: [0.0, 0.0, 0.0] for t in types}  # summed F, P, R of the best reference
-    mean_f = dict.fromkeys(types, 0.0)  # summed mean-over-references F
     for prediction, targets in zip(predictions, refs):
         pred = "\n".join(split_sentences(prediction or ""))
-        scores = [scorer.score("\n".join(split_sentences(t)), pred) for t in targets]
+        yield [scorer.score("\n".join(split_sentences(t)), pred) for t in targets]
+
+
+def _best(scores: list[Any], kind: str) -> Any:
+    return max((s[kind] for s in scores), key=lambda s: s.fmeasure)  # the first best, as score_multi
+
+
+def rouge(predictions: Sequence[str], references: Sequence[Any], types: Sequence[str] = ROUGE_TYPES) -> dict[str, tasklight.MetricValue]:
+    """Each of ``types`` over the corpus; ``references[i]`` is a string or a list of strings."""
+    refs = _reference_lists(references, len(predictions))
+    best = {t: [0.0, 0.0, 0.0] for t in types}  # summed F, P, R of the best reference
+    mean_f = dict.fromkeys(types, 0.0)  # summed mean-over-references F
+    for scores in _scored(predictions, refs, types):
         for t in types:
-            top = max((s[t] for s in scores), key=lambda s: s.fmeasure)  # the first best, as score_multi
+            top = _best(scores, t)
             best[t][0] += top.fmeasure
             best[t][1] += top.precision
             best[t][2] += top.recall
@@ -121,6 +130,15 @@ def rouge(predictions: Sequence[str], references: Sequence[Any], types: Sequence
     return results
 
 
+def _statistics(kind: str) -> Any:
+    def statistics(predictions: Sequence[str], references: Sequence[Any]) -> tasklight.Statistics:
+        """Per example: [best F-measure, 1]; the mean x 100 is ``rouge``'s value."""
+        refs = _reference_lists(references, len(predictions))
+        return tasklight.mean_statistics([_best(scores, kind).fmeasure for scores in _scored(predictions, refs, (kind,))])
+
+    return statistics
+
+
 def _one(kind: str) -> Any:
     def compute(predictions: Sequence[str], references: Sequence[Any]) -> tasklight.MetricValue:
         return rouge(predictions, references, (kind,))[kind]
@@ -136,4 +154,7 @@ _DESCRIPTIONS = {
     "rougeL": "ROUGE-L F1 x100 (longest common subsequence over the whole text; rouge-score, Porter stemmer)",
 }
 
-METRICS = tuple(tasklight.Metric(t, True, _one(t), _DESCRIPTIONS[t], "rouge-score") for t in ROUGE_TYPES)
+METRICS = tuple(
+    tasklight.Metric(t, True, _one(t), _DESCRIPTIONS[t], "rouge-score", tasklight.ExampleBootstrap(_statistics(t)))
+    for t in ROUGE_TYPES
+)

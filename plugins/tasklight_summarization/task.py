@@ -157,5 +157,11 @@ class SummarizationTask(tasklight.Task):
                 return Document(self.field(item, name, where).strip())
         raise tasklight.UserError(f"{where}: expected a field {' or '.join(map(repr, fields))}")
 
+    def prediction_from_json(self, row: tasklight.Record, where: str) -> str:
+        value = row.get("summary")
+        if not isinstance(value, str):  # an empty string is a prediction too
+            raise tasklight.UserError(f"{where}: missing field 'summary' (a string)")
+        return value
+
     def to_json(self, example: Document, prediction: str) -> tasklight.Record:
         return {"document": example.text, "summary": prediction}

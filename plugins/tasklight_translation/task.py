@@ -110,6 +110,12 @@ class TranslationTask(tasklight.Task):
                 return Pair(self.field(item, name, where))
         raise tasklight.UserError(f"{where}: expected a field {ctx.config['data.source_field']!r} (or 'text')")
 
+    def prediction_from_json(self, row: tasklight.Record, where: str) -> str:
+        value = row.get("translation")
+        if not isinstance(value, str):  # an empty string is a prediction too
+            raise tasklight.UserError(f"{where}: missing field 'translation' (a string)")
+        return value
+
     def to_json(self, example: Pair, prediction: str) -> tasklight.Record:
         return {"source": example.source, "translation": prediction}
 

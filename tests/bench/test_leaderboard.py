@@ -257,3 +257,48 @@ def test_runs_from_two_starting_checkpoints_are_two_rows_with_the_checkpoint_nam
     assert rows == [("minilm", 1), ("minilm", 2), ("scratch", 1)]
     _, md, _ = leaderboard(str(tmp_path), "--format", "md")
     assert sum(line.startswith("| ") and "| minilm |" in line for line in md.splitlines()) == 2
+
+
+# ---- bootstrap intervals -------------------------------------------------------------------------
+def with_interval(record: dict, low: float, high: float) -> dict:
+    record["metrics"][record["primary_metric"]]["interval"] = {
+        "low": low, "high": high, "level": 0.95, "resamples": 1000, "seed": "12345", "method": "sacreBLEU bootstrap",
+    }
+    return record
+
+
+def test_a_runs_interval_is_shown_beside_its_primary_metric_and_older_records_render_as_before(tmp_path):
+    write(tmp_path / "new" / "metrics.json", with_interval(make_record(30.27, entry="new"), 29.4, 31.1))
+    write(tmp_path / "old" / "metrics.json", make_record(28.0, entry="old"))
+    _, md, _ = leaderboard(str(tmp_path), "--format", "md")
+    lines = md.splitlines()
+    assert lines[0].endswith(
+        "ranked by the primary metric. [low, high]: a run's 95% bootstrap interval of the primary metric over its test examples."
+    )
+    assert any(line.startswith("| 1 | new | 1 | 30.27 [29.40, 31.10] | 50.27 | scratch |") for line in lines)
+    assert any(line.startswith("| 2 | old | 1 | 28.00 | 48.00 | scratch |") for line in lines)
+    (group,) = groups_json(str(tmp_path))
+    new, old = group["rows"]
+    assert new["metrics"]["bleu"]["intervals"][0]["low"] == 29.4 and "intervals" not in new["metrics"]["chrf"]
+    assert "intervals" not in old["metrics"]["bleu"]
+
+
+def test_records_without_intervals_render_exactly_as_before(tmp_path):
+    write(tmp_path / "a.json", make_record(30.0, entry="a"))
+    _, md, _ = leaderboard(str(tmp_path), "--format", "md")
+    assert md.splitlines()[0] == (
+        "Leaderboard of 1 results record(s), 1 group(s) of comparable results. "
+        "Each row: mean ± sample standard deviation over n seeds; ranked by the primary metric."
+    )
+    (row,) = [line for line in md.splitlines() if line.startswith("| 1 |")]
+    assert row.startswith("| 1 | a | 1 | 30.00 | 50.00 | scratch |")
+
+
+def test_a_row_of_several_seeds_shows_mean_and_std_without_an_interval(tmp_path):
+    for seed, value in ((1, 30.0), (2, 32.0)):
+        record = with_interval(make_record(value, seed=seed, date=f"2026-11-29T1{seed}:00:00+00:00"), value - 1, value + 1)
+        write(tmp_path / f"seed{seed}" / "metrics.json", record)
+    _, md, _ = leaderboard(str(tmp_path), "--format", "md")
+    assert any(line.startswith("| 1 | multi30k | 2 | 31.00 ± 1.41 | 51.00 ± 1.41 |") for line in md.splitlines())
+    (group,) = groups_json(str(tmp_path))
+    assert [i["low"] for i in group["rows"][0]["metrics"]["bleu"]["intervals"]] == [29.0, 31.0]

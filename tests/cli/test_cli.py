@@ -97,6 +97,11 @@ def test_run_writes_the_run_directory(translation_run):
     lines = (translation_run / "predictions.jsonl").read_text().splitlines()
     assert len(lines) == 24
     assert set(json.loads(lines[0])) == {"source", "translation", "reference"}
+    for name in ("bleu", "chrf"):  # sacreBLEU's own bootstrap interval over the 24 test sentences
+        interval = record["metrics"][name]["interval"]
+        assert interval["resamples"] == 1000 and interval["level"] == 0.95 and interval["seed"] == "12345"
+        assert interval["method"].startswith("sacreBLEU bootstrap: mean ")
+        assert interval["low"] <= record["metrics"][name]["value"] <= interval["high"]
 
 
 def test_predict_arguments_and_stdin(runner, translation_run):
@@ -151,6 +156,11 @@ def test_eval_scores_the_run(runner, translation_run):
     record = json.loads((translation_run / "eval-validation.json").read_text())
     assert record["dataset"]["split"] == "validation" and record["dataset"]["size"] == 500
     assert "bleu" in out
+    assert record["metrics"]["bleu"]["interval"]["resamples"] == 1000
+    code, out = invoke(runner, "eval", "translation", "--run", str(translation_run), "--split", "validation", "--set", "eval.bootstrap=0")
+    assert code == 0, out
+    record = json.loads((translation_run / "eval-validation.json").read_text())
+    assert [name for name, entry in record["metrics"].items() if "interval" in entry] == []  # 0: no intervals
 
 
 def test_eval_of_the_test_split_scores_what_the_run_scored(runner, translation_run):

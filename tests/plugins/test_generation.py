@@ -207,6 +207,12 @@ def test_run_scores_every_character_of_the_test_texts(tiny_run):
     assert ppl["value"] == pytest.approx(math.exp(nll / tokens), rel=1e-5)
     assert f"vocab-{record['model']['vocab_size']}" in ppl["signature"]
     assert 0 < bpc["details"]["unigram_bits_per_char"] < 8
+    # Each text lists its blocks (nll, tokens, characters), the units its interval resamples.
+    assert all(sum(b[2] for b in row["blocks"]) == row["chars"] for row in rows)
+    assert all(sum(b[1] for b in row["blocks"]) == row["tokens"] for row in rows)
+    for entry in (bpc, ppl):
+        assert entry["interval"]["method"] == "percentile bootstrap over texts or their blocks"
+        assert entry["interval"]["low"] < entry["value"] < entry["interval"]["high"]
 
 
 def _predict(runner: CliRunner, run: Path, *args: str) -> list[dict]:

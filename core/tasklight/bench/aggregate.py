@@ -58,6 +58,16 @@ class Row:
     def stat(self, metric: str) -> Stat:
         return Stat([float(r["metrics"][metric]["value"]) for r in self.records if metric in r["metrics"]])
 
+    def intervals(self, metric: str) -> list[dict[str, Any] | None]:
+        """Each record's 95% bootstrap interval of ``metric`` over its test examples (None where
+        a record has none: records written before intervals existed)."""
+        found: list[dict[str, Any] | None] = []
+        for record in self.records:
+            entry = record["metrics"].get(metric, {}).get("interval")
+            ok = isinstance(entry, dict) and all(isinstance(entry.get(k), (int, float)) for k in ("low", "high"))
+            found.append(entry if ok else None)
+        return found
+
     def seeds(self) -> list[Any]:
         return [r["training"].get("seed") for r in self.records]
 

@@ -25,6 +25,21 @@ def stat_text(stat: Stat) -> str:
     return f"{stat.mean:.2f}" if std is None else f"{stat.mean:.2f} ± {std:.2f}"
 
 
+def interval_text(intervals: Sequence[dict[str, Any] | None]) -> str:
+    """" [low, high]" for a row of one run whose record has a bootstrap interval, else "".
+    A row of several seeds shows mean ± standard deviation alone: the spread over seeds."""
+    if len(intervals) != 1 or intervals[0] is None:
+        return ""
+    return f" [{intervals[0]['low']:.2f}, {intervals[0]['high']:.2f}]"
+
+
+INTERVAL_NOTE = "[low, high]: a run's 95% bootstrap interval of the primary metric over its test examples"
+
+
+def _shows_intervals(groups: Sequence[Group]) -> bool:
+    return any(interval_text(row.intervals(g.primary)) for g in groups for row in g.rows)
+
+
 def params_text(values: Sequence[int]) -> str:
     return " / ".join(f"{p / 1e6:.2f}M" for p in values) or "—"
 
@@ -59,7 +74,8 @@ def cells(group: Group, row: Row) -> list[tuple[str, float | str | None]]:
     out: list[tuple[str, float | str | None]] = [(str(row.rank), row.rank), (row.label, TEXT), (str(len(row.found)), len(row.found))]
     for metric in group.metrics:
         stat = row.stat(metric)
-        out.append((stat_text(stat), None if math.isnan(stat.mean) else stat.mean))
+        shown = stat_text(stat) + (interval_text(row.intervals(metric)) if metric == group.primary and stat.n else "")
+        out.append((shown, None if math.isnan(stat.mean) else stat.mean))
     out.append((row.init(), TEXT))
     params = row.parameters()
     out.append((params_text(params), params[0] if params else None))
@@ -82,6 +98,8 @@ def to_markdown(groups: Sequence[Group], count: int) -> str:
         f"Leaderboard of {count} results record(s), {len(groups)} group(s) of comparable results. "
         "Each row: mean ± sample standard deviation over n seeds; ranked by the primary metric."
     )
+    if _shows_intervals(groups):
+        intro += f" {INTERVAL_NOTE}."
     lines = [intro, ""]
     task = None
     for group in groups:
@@ -114,8 +132,11 @@ def to_json(groups: Sequence[Group], count: int, skipped: Sequence[str], generat
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _stat_json(stat: Stat) -> dict[str, Any]:
-    return {"mean": None if math.isnan(stat.mean) else stat.mean, "std": stat.std, "n": stat.n, "values": stat.values}
+def _stat_json(stat: Stat, intervals: Sequence[dict[str, Any] | None] = ()) -> dict[str, Any]:
+    found = {"mean": None if math.isnan(stat.mean) else stat.mean, "std": stat.std, "n": stat.n, "values": stat.values}
+    if any(intervals):  # per record, beside ``values``; absent for records written before intervals
+        found["intervals"] = list(intervals)
+    return found
 
 
 def _group_json(group: Group) -> dict[str, Any]:
@@ -134,7 +155,7 @@ def _group_json(group: Group) -> dict[str, Any]:
                 "entry": row.label,
                 "n": len(row.found),
                 "seeds": row.seeds(),
-                "metrics": {m: _stat_json(row.stat(m)) for m in group.metrics},
+                "metrics": {m: _stat_json(row.stat(m), row.intervals(m)) for m in group.metrics},
                 "init": row.init(),
                 "parameters": row.parameters(),
                 "budget": row.budget(),
@@ -206,7 +227,8 @@ def to_html(groups: Sequence[Group], count: int, skipped: Sequence[str], generat
         "<h1>tasklight leaderboard</h1>",
         (
             f'<p class="small">{count} results record(s), {len(groups)} group(s) of comparable results, generated {e(generated)}. '
-            "Each row: mean ± sample standard deviation over n seeds. Click a column header to sort.</p>"
+            "Each row: mean ± sample standard deviation over n seeds"
+            f"{'; ' + INTERVAL_NOTE if _shows_intervals(groups) else ''}. Click a column header to sort.</p>"
         ),
     ]
     if skipped:

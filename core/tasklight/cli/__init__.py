@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("tasklight.cli.predict", "Predict with a trained run: text lines or JSONL in, JSONL out."),
     "tasks": ("tasklight.cli.tasks", "List the tasks that plugins provide."),
     "bench": ("tasklight.cli.bench", "Run a benchmark suite: entries x seeds, fixed budgets."),
+    "compare": ("tasklight.cli.compare", "Test whether two runs on the same test set differ significantly."),
     "leaderboard": ("tasklight.cli.leaderboard", "Rank results records across runs: md, html, json, png."),
     "plugins": ("tasklight.cli.plugins", "List loaded plugins, their hooks and load errors."),
     "new-plugin": ("tasklight.cli.new_plugin", "Write a ready task plugin package: ./tasklight-NAME/."),

@@ -21,7 +21,11 @@ def show_record(record: dict[str, Any], run_dir: Path | None = None) -> None:
     for name, entry in record["metrics"].items():
         arrow = "↑" if entry["higher_is_better"] else "↓"
         label = f"[bold]{name}[/bold]" if name == record["primary_metric"] else name
-        table.add_row(label, f"{entry['value']:.2f}", arrow, entry.get("signature", ""))
+        interval = entry.get("interval")
+        shown = f"{entry['value']:.2f}"
+        if isinstance(interval, dict) and isinstance(interval.get("low"), (int, float)):
+            shown += f" [{interval['low']:.2f}, {interval['high']:.2f}]"  # the 95% bootstrap interval
+        table.add_row(label, shown, arrow, entry.get("signature", ""))
     console.print(table)
     training = record.get("training", {})
     if "steps" in training:
