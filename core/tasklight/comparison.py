@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tasklight.errors import UserError
+from tasklight.formats import read_jsonl
 from tasklight.plugins import Platform
 from tasklight.task import Task
 
@@ -49,18 +50,7 @@ def read_run(path: Path) -> RunOutput:
     predictions = path / "predictions.jsonl"
     if not predictions.is_file():
         raise UserError(f"{path}: no predictions.jsonl (the run's test predictions are needed)")
-    rows = []
-    with open(predictions, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise UserError(f"{predictions}:{number}: not valid JSON ({err.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{predictions}:{number}: expected a JSON object")
-            rows.append(row)
+    rows = [row for _, row in read_jsonl(predictions)]  # errors name the file and line
     return RunOutput(path, record, rows)
 
 

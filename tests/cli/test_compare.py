@@ -137,7 +137,7 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
     broken = make_run(tmp_path / "broken", intent_rows(200))
     with open(broken / "predictions.jsonl", "a") as handle:
         handle.write("{not json\n")
-    assert one_error_line(*compare(str(broken), str(a))).startswith(f"Error: {broken / 'predictions.jsonl'}:301: not valid JSON")
+    assert one_error_line(*compare(str(broken), str(a))).startswith(f"Error: {broken / 'predictions.jsonl'}:301: malformed JSON")
     assert "has no metric 'bleu'" in one_error_line(*compare(str(a), str(a), "--metric", "bleu"))
 
 
