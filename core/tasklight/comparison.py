@@ -89,7 +89,8 @@ def compare_runs(
     check_same_test_set(a, b)
     if not a.rows:
         raise UserError(f"{a.path}/predictions.jsonl: no predictions to compare")
-    bootstrap = platform.metrics.get(name).bootstrap
+    scored = platform.metrics.get(name)
+    bootstrap = scored.bootstrap
     if bootstrap is None:
         raise UserError(f"metric {name!r} declares no bootstrap (Metric.bootstrap), so it cannot be tested")
     references = [row.get("reference") for row in a.rows]
@@ -98,7 +99,7 @@ def compare_runs(
         for run in (a, b)
     ]
     test = bootstrap.paired(predictions[0], predictions[1], references, resamples)
-    higher = platform.metrics.get(name).higher_is_better
+    higher = scored.higher_is_better
     return {
         "task": task.name,
         "metric": name,
