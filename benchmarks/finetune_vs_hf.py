@@ -122,7 +122,6 @@ SPECS = {
         name="qa", metrics=("f1", "exact_match"), answer_field="answer",
         hf=HFRecipe(batch=16, lr=5e-5, schedule="linear", warmup_steps=0, epochs=2),
         tasklight={
-            "data.doc_stride": QA_STRIDE, "trainer.lr": 5e-5,
             "trainer.val_check_interval": NEVER, "trainer.checkpoint_every_n_steps": 500,
         },
         quick={"data.limit_train": 200, "data.val_fraction": 0.005, "data.limit_test": 40},
@@ -148,7 +147,11 @@ def run_inputs(spec: Spec, args: argparse.Namespace) -> tuple[str, dict[str, Any
     else:
         data = "demo"  # no --data: the splits are named by data.train and data.test
         settings.update({"data.train": str(args.qa_train), "data.test": str(args.qa_test)})
-        settings["data.max_length"] = min(QA_MAX_LENGTH, limit)
+        settings["data.max_length"] = max_length = min(QA_MAX_LENGTH, limit)
+        # tasklight's data.doc_stride is the distance between window starts, run_qa's the
+        # overlap: starts 384 - 128 = 256 apart overlap by about 110 context tokens after a
+        # short question, close to run_qa's 128.
+        settings["data.doc_stride"] = max_length - qa_stride(max_length)
     if args.quick:
         settings.update(spec.quick)
     for item in args.tl_set:

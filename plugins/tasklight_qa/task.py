@@ -6,9 +6,11 @@ window [SEP]`` with its token types for a BERT checkpoint (``--init``), ``<s> qu
 window </s>`` for RoBERTa. Position 0 (the leading ``<s>`` or ``[CLS]``) is the "no answer" position: a window that does not hold the
 answer is trained to point both ends there. A context longer than the window is
 cut into overlapping windows that start ``data.doc_stride`` tokens apart; at
-prediction the best span over all windows wins, unless the null score (start and
-end logits at position 0, the lowest over the windows) beats it, which predicts
-"no answer" (SQuAD 2.0).
+prediction the best span over all windows wins. Where the training data has
+unanswerable questions (SQuAD 2.0), "no answer" is predicted when the null score
+(start and end logits at position 0, the lowest over the windows) beats that span;
+where every training question has an answer (SQuAD 1.1, XQuAD), some span is always
+predicted, as SQuAD 1.1 readers do: position 0 then only means "not in this window".
 """
 
 from __future__ import annotations
@@ -152,6 +154,10 @@ class QATask(tasklight.Task):
         yield example.context
 
     # ---- model --------------------------------------------------------------------
+    def head_hparams(self, train: Sequence[Question], ctx: tasklight.TaskContext) -> dict[str, Any]:
+        # Whether "no answer" is a prediction this model may make: only if it was trained on some.
+        return {"no_answer": any(q.unanswerable for q in train)}
+
     def build_head(self, model: Any, hparams: dict[str, Any], ctx: tasklight.TaskContext) -> Any:
         return tasklight.SpanHead(model.d_model)
 
@@ -215,13 +221,15 @@ class QATask(tasklight.Task):
                     score = start[i] + end[j]
                     if score > best.get((begin, stop), -math.inf):
                         best[(begin, stop)] = score
-        if not best and null == math.inf:
-            return Span("", None, None, 0.0)
+        if not ctx.hparams.get("no_answer", True):  # (checkpoints from before this hparam allowed it)
+            null = math.inf  # trained without unanswerable questions: there is no null answer
         scores = list(best.values()) + ([null] if null < math.inf else [])
+        if not scores:
+            return Span("", None, None, 0.0)
         top = max(scores)
         total = sum(math.exp(s - top) for s in scores)
         span = max(best, key=best.__getitem__) if best else None
-        if span is None or null > best[span]:
+        if span is None or best[span] < null < math.inf:
             return Span("", None, None, math.exp(null - top) / total)
         begin, stop = tidy(example.context, *span)
         return Span(example.context[begin:stop], begin, stop, math.exp(best[span] - top) / total)

@@ -18,11 +18,11 @@ TASK = QATask()
 F1, EM = (m.compute for m in METRICS)
 
 
-def make_ctx(**overrides: object) -> tasklight.TaskContext:
+def make_ctx(hparams: dict | None = None, **overrides: object) -> tasklight.TaskContext:
     """A TaskContext over the task's defaults plus overrides (``data__max_length=64``); no torch needed."""
     config = {"data.max_length": 256, **TASK.settings, **{k.replace("__", "."): v for k, v in overrides.items()}}
     metrics = {m.name: m for m in METRICS}
-    return tasklight.TaskContext(config=config, metric=metrics.__getitem__, seed=0)
+    return tasklight.TaskContext(config=config, metric=metrics.__getitem__, seed=0, hparams=hparams or {})
 
 
 def squad_file(tmp_path: Path, qas: list[dict], context: str = "The Eiffel Tower is in Paris.", name: str = "s.json") -> Path:
@@ -200,11 +200,28 @@ def test_decode_picks_the_best_span_across_windows(tokenizer) -> None:
 
 def test_decode_predicts_no_answer_when_the_null_score_wins(tokenizer) -> None:
     example = long_example()
-    ctx = make_ctx(data__max_length=64, data__doc_stride=24)
+    ctx = make_ctx({"no_answer": True}, data__max_length=64, data__doc_stride=24)
     rows = TASK.encode(example, tokenizer, ctx, train=False)
     span = TASK.decode(example, fake_outputs(rows, {}, null=9.0), tokenizer, ctx)
     assert (span.text, span.start, span.end) == ("", None, None)
     assert span.score > 0.5
+
+
+def test_a_model_trained_without_unanswerable_questions_always_answers(tokenizer) -> None:
+    # SQuAD 1.1 / XQuAD: position 0 only says "not in this window"; the best span wins anyway.
+    example = long_example()
+    answered = make_ctx(data__max_length=64, data__doc_stride=24)
+    rows = TASK.encode(example, tokenizer, answered, train=False)
+    k = next(i for i, r in enumerate(TASK.encode(example, tokenizer, answered, train=True)) if r["start"] != 0)
+    target = TASK.encode(example, tokenizer, answered, train=True)[k]
+    outputs = fake_outputs(rows, {k: (target["start"], target["end"])}, null=20.0)
+    ctx = make_ctx(TASK.head_hparams([example], answered), data__max_length=64, data__doc_stride=24)
+    assert ctx.hparams == {"no_answer": False}
+    assert TASK.decode(example, outputs, tokenizer, ctx).text == "Town27"
+    # Trained with an unanswerable question among the answered ones, the same outputs say "no answer".
+    unanswerable = Question("Who?", "Nobody is named here.", ())
+    ctx = make_ctx(TASK.head_hparams([example, unanswerable], answered), data__max_length=64, data__doc_stride=24)
+    assert TASK.decode(example, outputs, tokenizer, ctx).text == ""
 
 
 # ---- metrics --------------------------------------------------------------------------
