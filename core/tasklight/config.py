@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tasklight.data.sources import is_demo
+from tasklight.data.tokenizer import KINDS
 from tasklight.errors import UserError
 from tasklight.task import Task
 
@@ -28,6 +29,7 @@ else:  # pragma: no cover
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "trainer.schedule": ("auto", "inverse_sqrt", "linear", "cosine", "constant"),
+    "tokenizer.kind": KINDS,
 }
 POSITIVE: tuple[str, ...] = (
     "tokenizer.vocab_size", "data.max_length", "data.max_tokens", "data.eval_max_tokens",

@@ -233,7 +233,8 @@ def _tokenizer_for(task: Task, train: Split, run_dir: Path, config: Config, give
     else:
         texts = (text for example in train.examples for text in task.texts(example))
         tokenizer = Tokenizer.train(
-            texts, config["tokenizer.vocab_size"], config["tokenizer.min_frequency"], task.special_tokens
+            texts, config["tokenizer.vocab_size"], config["tokenizer.min_frequency"], task.special_tokens,
+            kind=config["tokenizer.kind"],
         )
     tmp = run_dir / ".tokenizer.json.tmp"
     tokenizer.save(tmp)

@@ -57,8 +57,8 @@ def test_cpu_pretrained_fine_tunes_minilm_on_the_intent_and_qa_sets_of_cpu_real(
         assert "model.init=../shared/models/all-MiniLM-L6-v2" in entry.overrides
         scratch = real[entry.name.removesuffix("-minilm")]
         assert (entry.task, entry.data) == (scratch.task, scratch.data)
-    minutes = [int(budget_text({"max_time": e.max_time}).split()[0]) for e in suite.entries]
-    assert sum(minutes) <= 50
+    minutes = [int(budget_text({"max_time": e.max_time}).split()[0]) * len(e.seeds) for e in suite.entries]
+    assert sum(minutes) <= 100  # the description's "about 110 minutes", testing included
 
 
 @pytest.mark.parametrize("name", ["cpu-real", "cpu-pretrained"])

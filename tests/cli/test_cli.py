@@ -215,3 +215,21 @@ def test_a_broken_tokenizer_json_is_one_line(runner, tmp_path):
     code, text = invoke(runner, "run", "translation", "--max-steps", "2", "--out", str(tmp_path / "r"), "--set", f"tokenizer.path={bad}")
     assert code == 2
     assert text.strip().startswith(f"Error: {bad}: not a readable tokenizer.json")
+
+
+def test_a_byte_level_tokenizer_run_predicts_text_with_characters_never_seen(runner, tmp_path):
+    out = tmp_path / "r"
+    code, text = invoke(runner, "run", "translation", "--max-steps", "4", "--out", str(out), *TINY,
+                        "--set", "tokenizer.kind=bytelevel")
+    assert code == 0, text
+    saved = tasklight.Tokenizer.load(out / "tokenizer.json")
+    assert saved.decode(saved.encode("Ein Café, 日本 😀!")) == "Ein Café, 日本 😀!"
+    code, text = invoke(runner, "predict", "translation", "--run", str(out), "Ein Café, 日本 😀!")
+    assert code == 0 and text.strip(), text
+
+
+def test_an_unknown_tokenizer_kind_is_one_line_before_anything_is_written(runner, tmp_path):
+    code, text = invoke(runner, "run", "translation", "--out", str(tmp_path / "r"), "--set", "tokenizer.kind=chars")
+    assert code == 2
+    assert text.strip().startswith("Error:") and "tokenizer.kind" in text and "bytelevel" in text
+    assert len(text.strip().splitlines()) == 1 and not (tmp_path / "r").exists()

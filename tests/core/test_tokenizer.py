@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from tokenizers import Tokenizer as HFTokenizer
-from tokenizers import decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 from tasklight import Tokenizer
 from tasklight.data.batching import Collator
@@ -128,3 +128,72 @@ def test_a_checkpoint_without_a_tokenizer_is_one_line(tmp_path: Path) -> None:
     shutil.copy(minilm() / "tokenizer.json", tmp_path / "tokenizer.json")
     with pytest.raises(UserError, match="neither tokenizer_config.json nor special_tokens_map.json"):
         Tokenizer.from_pretrained(tmp_path)
+
+
+# ---- the byte-level kind: punctuation split off, nothing lost --------------------------------
+HARD_TEXTS = [
+    "Ein Mann mit Hut, der läuft.",
+    "  two  spaces,\ta tab and\na newline ",
+    "日本語 ✓ emoji 😀 and Ω≈ç√",
+    "",
+    "x",
+    "<s> looks like a special token </s>",
+]
+
+
+def test_bytelevel_decodes_any_text_back_and_splits_punctuation_off():
+    tokenizer = Tokenizer.train(TEXTS + ["Ein Mann mit Hut."] * 5, 300, 1, kind="bytelevel")
+    for text in HARD_TEXTS:  # characters never seen in training included
+        assert tokenizer.decode(tokenizer.encode(text)) == text
+        assert tokenizer.decode(tokenizer.encode_input(text).ids) == text  # special tokens dropped
+    pieces = [tokenizer.backend.id_to_token(i) for i in tokenizer.encode("Ein Mann mit Hut, der")]
+    assert "," in pieces and "ĠHut" in pieces  # "Hut," is the word "Hut" and a comma
+    assert tokenizer.unk_id is not None and tokenizer.unk_id not in tokenizer.encode(HARD_TEXTS[2])
+    text = "Ein Mann mit Hut, mit"  # words seen in training: one piece each
+    ids, offsets = tokenizer.encode_with_offsets(text)
+    assert ids == tokenizer.encode(text)
+    assert [text[s:e].strip() for s, e in offsets] == ["Ein", "Mann", "mit", "Hut", ",", "mit"]
+    words = ["Mann", "mit", "Hüten"]
+    ids, word_of = tokenizer.encode_words(words)
+    assert ids == tokenizer.encode(" ".join(words)) and sorted(set(word_of)) == [0, 1, 2]
+
+
+def test_bytelevel_round_trips_through_save_and_load(tmp_path: Path):
+    tokenizer = Tokenizer.train(TEXTS, 300, 1, kind="bytelevel")
+    tokenizer.save(tmp_path / "tokenizer.json")
+    loaded = Tokenizer.load(tmp_path / "tokenizer.json")
+    assert [loaded.encode(t) for t in HARD_TEXTS] == [tokenizer.encode(t) for t in HARD_TEXTS]
+    assert loaded.decode(loaded.encode(HARD_TEXTS[1])) == HARD_TEXTS[1]
+
+
+def test_an_unknown_tokenizer_kind_is_one_line():
+    with pytest.raises(UserError, match="tokenizer.kind must be one of metaspace, bytelevel"):
+        Tokenizer.train(TEXTS, 60, 1, kind="wordpiece")
+
+
+@pytest.mark.slow
+def test_bytelevel_round_trips_every_shared_training_set(monkeypatch: pytest.MonkeyPatch):
+    """Every training text of every cpu-real entry, read by its task's adapters, decodes back
+    to itself as the normaliser leaves it (NFKC)."""
+    from tasklight.bench.suites import load_suite
+    from tasklight.config import load_config
+    from tasklight.plugins import get_platform
+    from tasklight.task import TaskContext
+    from tasklight.training import run_splits
+    from tests.conftest import REPO, shared
+
+    shared()  # skip without ../shared/data
+    monkeypatch.chdir(REPO)  # the suite's paths are relative to the repository
+    platform = get_platform()
+    nfkc = normalizers.NFKC()
+    for entry in load_suite("cpu-real").entries:
+        task = platform.tasks.get(entry.task)
+        data_keys = [o for o in entry.overrides if o.startswith("data.")]
+        config = load_config(task.name, task.settings, demo=False, overrides=data_keys)
+        ctx = TaskContext(config=config, metric=platform.metrics.get, seed=0)
+        train = run_splits(task, entry.data, ctx, platform)["train"]
+        texts = sorted({text for example in train.examples for text in task.texts(example)})
+        tokenizer = Tokenizer.train(texts, 8000, 2, kind="bytelevel")
+        decoded = tokenizer.decode_batch(tokenizer.encode_batch(texts))
+        lost = [(t, d) for t, d in zip(texts, decoded) if d != nfkc.normalize_str(t)]
+        assert not lost, f"{entry.name}: {len(lost)} of {len(texts)} texts change, e.g. {lost[0]!r}"

@@ -1,9 +1,13 @@
 """Text <-> token ids with Hugging Face ``tokenizers``: a subword model trained on the run's
 training text, or a pretrained checkpoint's own tokenizer, used unchanged.
 
-A trained tokenizer is SentencePiece-style BPE over a Metaspace pre-tokenizer, so decoding
-gives back the original spacing (detokenized text for sacreBLEU and users); its special
-tokens are ``SPECIALS``, its inputs are laid out ``a </s>`` and ``<s> a <sep> b </s>`` (the
+A trained tokenizer is BPE of one of two kinds (``tokenizer.kind``): ``metaspace``,
+SentencePiece-style pieces over words split at spaces (a character unseen in training is
+unknown and decodes to nothing), or ``bytelevel``, GPT-2 and BART's byte-level BPE over
+words with punctuation split off, whose pieces spell every byte, so that decoding the
+encoding of any text gives back that text as the normaliser left it. Either way decoding
+gives back the original spacing (detokenized text for sacreBLEU and users); the special
+tokens are ``SPECIALS``, inputs are laid out ``a </s>`` and ``<s> a <sep> b </s>`` (the
 layouts tasklight's tasks have always used), and a decoder starts from ``<s>``.
 A checkpoint's tokenizer (``tokenizer.json`` beside ``tokenizer_config.json`` or
 ``special_tokens_map.json``) keeps its vocabulary, its special tokens, named by role from
@@ -29,6 +33,8 @@ from tokenizers import Tokenizer as HFTokenizer
 
 from tasklight.data.segmenter import VOCAB, Segmenter, has_models
 from tasklight.errors import UserError
+
+KINDS: tuple[str, ...] = ("metaspace", "bytelevel")  # what Tokenizer.train builds (tokenizer.kind)
 
 PAD, UNK, BOS, EOS, SEP, MASK = "<pad>", "<unk>", "<s>", "</s>", "<sep>", "<mask>"
 SPECIALS: tuple[str, ...] = (PAD, UNK, BOS, EOS, SEP, MASK)  # ids 0..5 in a trained tokenizer
@@ -105,6 +111,10 @@ class Tokenizer:
             if missing:
                 raise UserError(f"tokenizer lacks the special tokens {', '.join(missing)}")
             roles = TRAINED_ROLES
+            if isinstance(backend.pre_tokenizer, pre_tokenizers.ByteLevel):
+                # Text that spells a special token ("<unk>" in WikiText) is text, not that
+                # token: the byte-level kind gives back every character it was given.
+                backend.encode_special_tokens = True
             if backend.post_processor is None:
                 backend.post_processor = processors.TemplateProcessing(
                     single=f"$A {EOS}", pair=f"{BOS} $A {SEP} $B:1 {EOS}:1",
@@ -127,15 +137,34 @@ class Tokenizer:
         self._pair = self._layout(pair=True)
 
     @classmethod
-    def train(cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2, extra_specials: Sequence[str] = ()) -> Tokenizer:
-        backend = HFTokenizer(models.BPE(unk_token=UNK))
-        backend.normalizer = normalizers.NFKC()
-        backend.pre_tokenizer = pre_tokenizers.Metaspace()
-        backend.decoder = decoders.Metaspace()
+    def train(
+        cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2, extra_specials: Sequence[str] = (),
+        kind: str = "metaspace",
+    ) -> Tokenizer:
+        """BPE of ``vocab_size`` pieces learned from ``texts``, of ``kind`` (``KINDS``). A
+        byte-level vocabulary holds at least the 256 bytes and the special tokens."""
+        if kind == "metaspace":
+            backend = HFTokenizer(models.BPE(unk_token=UNK))
+            backend.normalizer = normalizers.NFKC()
+            backend.pre_tokenizer = pre_tokenizers.Metaspace()
+            backend.decoder = decoders.Metaspace()
+            alphabet: list[str] = []
+        elif kind == "bytelevel":
+            backend = HFTokenizer(models.BPE())
+            # A space before the text makes its first word the same pieces as any other word
+            # ("Ġword"), as BART's add_prefix_space does; the decoder takes exactly that space
+            # off again, so a text that starts with spaces keeps them.
+            backend.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Prepend(" ")])
+            backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+            backend.decoder = decoders.Sequence([decoders.ByteLevel(), decoders.Strip(" ", 1, 0)])
+            alphabet = pre_tokenizers.ByteLevel.alphabet()
+        else:
+            raise UserError(f"tokenizer.kind must be one of {', '.join(KINDS)}, got {kind!r}")
         trainer = trainers.BpeTrainer(
             vocab_size=vocab_size,
             min_frequency=min_frequency,
             special_tokens=[*SPECIALS, *extra_specials],
+            initial_alphabet=alphabet,
             show_progress=False,
         )
         backend.train_from_iterator(texts, trainer=trainer)
