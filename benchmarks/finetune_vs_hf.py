@@ -51,8 +51,6 @@ import datetime as dt
 import json
 import math
 import os
-import shlex
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -61,9 +59,15 @@ from pathlib import Path
 from typing import Any
 
 try:
-    from benchmarks.throughput import machine
+    from benchmarks.side_by_side import (
+        BenchError, check_bench_extra, check_tl_set, field_names, machine, max_time, overrides, read_splits,
+        run_platform, train_to_budget, trainer_arguments, wall_clock, write_predictions,
+    )
 except ImportError:  # run as a script: benchmarks/ itself is on sys.path
-    from throughput import machine  # type: ignore[no-redef]
+    from side_by_side import (  # type: ignore[no-redef]
+        BenchError, check_bench_extra, check_tl_set, field_names, machine, max_time, overrides, read_splits,
+        run_platform, train_to_budget, trainer_arguments, wall_clock, write_predictions,
+    )
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -77,10 +81,6 @@ QA_MAX_LENGTH, QA_STRIDE = 384, 128  # run_qa's max_seq_length and doc_stride
 N_BEST, MAX_ANSWER_LENGTH = 20, 30  # run_qa's n_best_size and max_answer_length
 AIM_RATIO = 1.3  # issue 20: tasklight's training tokens/s at least 1.3x the Trainer's
 NEVER = 10**9  # a validation interval no budget reaches
-
-
-class BenchError(Exception):
-    """Bad input or a side that failed: one line for the user, exit code 2."""
 
 
 @dataclass(frozen=True)
@@ -163,21 +163,8 @@ def run_inputs(spec: Spec, args: argparse.Namespace) -> tuple[str, dict[str, Any
 def load_splits(spec: Spec, data: str, settings: dict[str, Any], args: argparse.Namespace) -> tuple[Any, dict[str, Any], Any]:
     """The task, its train/validation/test splits and the registry's metrics, read by
     tasklight exactly as its run reads them."""
-    from tasklight.config import resolve_config
-    from tasklight.plugins import get_platform
-    from tasklight.task import TaskContext
-    from tasklight.training import run_splits
-
-    plat = get_platform()
-    task = plat.tasks.get(spec.name)
-    config = resolve_config(task, data, overrides=overrides(settings),
-                            cli={"model.init": str(args.init), "run.seed": args.seed})
-    ctx = TaskContext(config=config, metric=plat.metrics.get, seed=args.seed)
-    return task, run_splits(task, data, ctx, plat), plat.metrics
-
-
-def overrides(settings: dict[str, Any]) -> list[str]:
-    return [f"{key}={value}" for key, value in settings.items()]
+    task, splits, metrics, _ = read_splits(spec.name, data, settings, {"model.init": str(args.init), "run.seed": args.seed})
+    return task, splits, metrics
 
 
 def score(metrics: Any, spec: Spec, predictions: Sequence[Any], references: Sequence[Any]) -> dict[str, float]:
@@ -187,73 +174,34 @@ def score(metrics: Any, spec: Spec, predictions: Sequence[Any], references: Sequ
 
 # ---- the Trainer's side ------------------------------------------------------------------------
 def training_arguments(out: Path, recipe: HFRecipe, seed: int) -> Any:
-    import torch
     from transformers import TrainingArguments
 
-    names = {f.name for f in dataclasses.fields(TrainingArguments)}
     # Batches grouped by length: `group_by_length=True` up to transformers 5.x, then
     # `train_sampling_strategy="group_by_length"` (both a LengthGroupedSampler).
-    grouped = {"train_sampling_strategy": "group_by_length"} if "train_sampling_strategy" in names else {"group_by_length": True}
-    return TrainingArguments(
-        output_dir=str(out), per_device_train_batch_size=recipe.batch, learning_rate=recipe.lr,
+    grouped = ({"train_sampling_strategy": "group_by_length"} if "train_sampling_strategy" in field_names(TrainingArguments)
+               else {"group_by_length": True})
+    return trainer_arguments(
+        TrainingArguments, out, seed, per_device_train_batch_size=recipe.batch, learning_rate=recipe.lr,
         lr_scheduler_type=recipe.schedule, warmup_steps=recipe.warmup_steps, num_train_epochs=recipe.epochs,
-        seed=seed, eval_strategy="no", save_strategy="no", report_to="none", logging_steps=50, disable_tqdm=True,
-        include_num_input_tokens_seen="non_padding", dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(), **grouped,  # pinning does nothing on a CPU but warn
+        include_num_input_tokens_seen="non_padding", **grouped,
     )
-
-
-def wall_clock(seconds: float) -> Any:
-    """A TrainerCallback that stops training once ``seconds`` have passed since
-    ``on_train_begin`` and measures the training time."""
-    from transformers import TrainerCallback
-
-    class WallClock(TrainerCallback):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self.start = 0.0
-            self.elapsed = 0.0
-            self.fired = False
-
-        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.start = time.perf_counter()
-
-        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            if time.perf_counter() - self.start >= seconds:
-                control.should_training_stop = True
-                self.fired = True
-
-        def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.elapsed = time.perf_counter() - self.start
-
-    return WallClock()
 
 
 def hf_train(model: Any, tokenizer: Any, features: list[dict[str, Any]], recipe: HFRecipe, seconds: float,
              out: Path, seed: int) -> dict[str, Any]:
     """Train with the Trainer to the budget; its counters."""
     from transformers import DataCollatorWithPadding, Trainer
-    from transformers.trainer_callback import PrinterCallback
 
     clock = wall_clock(seconds)
     trainer = Trainer(
         model=model, args=training_arguments(out, recipe, seed), train_dataset=features,
         data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer, callbacks=[clock],
     )
-    trainer.remove_callback(PrinterCallback)  # the loss goes into log_history, not onto the screen
-    trainer.train()
-    state = trainer.state
-    losses = [row["loss"] for row in state.log_history if "loss" in row]
-    tokens = int(state.num_input_tokens_seen)
-    return {
-        "steps": int(state.global_step),
-        "epochs": float(state.epoch or 0.0),
-        "train_seconds": clock.elapsed,
-        "tokens": tokens,
-        "tokens_per_s": tokens / clock.elapsed if clock.elapsed > 0 else float("nan"),
-        "stopped_by": "budget" if clock.fired else "epochs",
-        "last_logged_loss": losses[-1] if losses else None,
-        "recipe": dataclasses.asdict(recipe),
-    }
+    stats = train_to_budget(trainer, clock)
+    tokens = int(trainer.state.num_input_tokens_seen)
+    elapsed = stats["train_seconds"]
+    return {**stats, "tokens": tokens, "tokens_per_s": tokens / elapsed if elapsed > 0 else float("nan"),
+            "recipe": dataclasses.asdict(recipe)}
 
 
 def hf_predict(model: Any, tokenizer: Any, features: list[dict[str, Any]], batch_size: int,
@@ -433,18 +381,7 @@ def hf_qa(spec: Spec, task: Any, splits: dict[str, Any], metrics: Any, args: arg
 HF_SIDES = {"intent": hf_intent, "qa": hf_qa}
 
 
-def write_predictions(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-
-
 # ---- tasklight's side --------------------------------------------------------------------------
-def max_time(seconds: float) -> str:
-    """``--max-time`` (DD:HH:MM:SS, whole seconds as Lightning reads it)."""
-    s = max(1, round(seconds))
-    return f"{s // 86400:02d}:{s % 86400 // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
 def tasklight_command(spec: Spec, data: str, settings: dict[str, Any], args: argparse.Namespace, run_dir: Path) -> list[str]:
     command = [sys.executable, "-m", "tasklight", "run", spec.name]
     if data != "demo":
@@ -458,35 +395,12 @@ def tasklight_command(spec: Spec, data: str, settings: dict[str, Any], args: arg
 
 def run_tasklight(spec: Spec, data: str, settings: dict[str, Any], metrics: Any, args: argparse.Namespace,
                   run_dir: Path) -> dict[str, Any]:
-    """``platform run`` in a process of its own; its figures from the run directory."""
-    command = tasklight_command(spec, data, settings, args, run_dir)
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    log = run_dir.parent / "tasklight.log"
-    log.write_text(f"$ {shlex.join(command)}\n{done.stdout}{done.stderr}")
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise BenchError(f"the tasklight {spec.name} run failed (exit {done.returncode}; {log}): {last}")
-    record = json.loads((run_dir / "metrics.json").read_text())
-    training = record["training"]
-    rows = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines() if line.strip()]
-    rescored = score(metrics, spec, [r[spec.answer_field] for r in rows], [r["reference"] for r in rows])
-    recorded = {name: float(record["metrics"][name]["value"]) for name in spec.metrics}
-    for name in spec.metrics:  # the same code scored both: the run's own record must agree
-        if not math.isclose(rescored[name], recorded[name], abs_tol=1e-6):
-            raise BenchError(f"{run_dir}: {name} rescored from predictions.jsonl is {rescored[name]}, "
-                             f"metrics.json says {recorded[name]}")
-    return {
-        "metrics": rescored,
-        "steps": int(training["steps"]),
-        "train_seconds": float(training["wall_time_s"]),
-        "tokens": int(training["target_tokens"]),
-        "tokens_per_s": training["target_tokens"] / training["wall_time_s"],
-        "validation_seconds": float(training["validation_time_s"]),
-        "test_examples": len(rows),
-        "command": shlex.join(["platform", *command[3:]]),
-        "run_dir": str(run_dir),
-    }
+    """``platform run`` in a process of its own; its figures from the run directory, its
+    predictions rescored by the functions that score the Trainer's."""
+    return run_platform(
+        tasklight_command(spec, data, settings, args, run_dir), run_dir, spec.name,
+        lambda rows: score(metrics, spec, [r[spec.answer_field] for r in rows], [r["reference"] for r in rows]),
+    )
 
 
 # ---- report ------------------------------------------------------------------------------------
@@ -515,8 +429,6 @@ def table(tasks: dict[str, dict[str, Any]]) -> str:
 
 
 def check_inputs(args: argparse.Namespace, tasks: list[str]) -> None:
-    import importlib.util
-
     if not (args.minutes > 0 and math.isfinite(args.minutes)):
         raise BenchError(f"--minutes must be a positive number, got {args.minutes}")
     if not (args.init / "config.json").is_file():
@@ -526,13 +438,8 @@ def check_inputs(args: argparse.Namespace, tasks: list[str]) -> None:
         for option, path in needed[task]:
             if not path.is_file():
                 raise BenchError(f"{path}: no such file; pass {option}")
-    for item in args.tl_set:
-        if "=" not in item or not item.partition("=")[0].strip():
-            raise BenchError(f"--tl-set expects key=value, got {item!r}")
-    # Last, so that a wrong path or option is named first, with or without the bench extra.
-    for module in ("transformers", "accelerate"):  # the Trainer needs both
-        if importlib.util.find_spec(module) is None:
-            raise BenchError(f"no module {module!r}: the Trainer's side needs the bench extra, pip install -e '.[bench]'")
+    check_tl_set(args.tl_set)
+    check_bench_extra()  # last, so that a wrong path or option is named first
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -572,8 +479,6 @@ def compare_all(args: argparse.Namespace, tasks: list[str]) -> int:
     import torch
     import transformers
 
-    from tasklight.errors import UserError
-
     transformers.logging.set_verbosity_error()  # "Some weights ... newly initialized": the heads, as intended
     transformers.logging.disable_progress_bar()
     args.threads = args.threads or torch.get_num_threads()
@@ -591,10 +496,7 @@ def compare_all(args: argparse.Namespace, tasks: list[str]) -> int:
     for name in tasks:
         spec = SPECS[name]
         data, settings = run_inputs(spec, args)
-        try:
-            task, splits, metrics = load_splits(spec, data, settings, args)
-        except UserError as err:
-            raise BenchError(f"{name}: {err.message}") from None
+        task, splits, metrics = load_splits(spec, data, settings, args)
         sizes = {role: len(split.examples) for role, split in splits.items()}
         print(f"{name}: {sizes['train']} train, {sizes['validation']} validation, {sizes['test']} test examples", flush=True)
         t0 = time.perf_counter()
