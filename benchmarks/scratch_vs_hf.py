@@ -2,21 +2,23 @@
 Seq2SeqTrainer, side by side.
 
     pip install -e ".[bench]"
-    python benchmarks/scratch_vs_hf.py --minutes 20 --threads 2 --json scratch.json   # 20 minutes a side
-    python benchmarks/scratch_vs_hf.py --quick                                        # a smoke test of the script
+    python benchmarks/scratch_vs_hf.py --minutes 20                 # 20 minutes of training a side, torch's threads
+    python benchmarks/scratch_vs_hf.py --minutes 20 --threads 2 --json scratch.json   # issue 21's setting, every figure in a file
+    python benchmarks/scratch_vs_hf.py --quick                      # a smoke test of the script: about a minute
 
 Multi30k English -> German (``--data``, default ../shared/data/translation/multi30k): both
 sides train on its 29,000 ``train`` pairs, one after the other on the same machine, for the
 same wall-clock budget (``--minutes``), and are tested on ``test_2016_flickr`` (1,000 pairs).
 
 - Hugging Face: BART from scratch with ``Seq2SeqTrainer``, the peer recipe of issue 21: a
-  byte-level BPE of 8,000 tokens trained with ``tokenizers`` on the training pairs
-  (``ByteLevelBPETokenizer``: the ``ByteLevel`` pre-tokenizer with a prefix space), a
+  byte-level BPE of 8,000 tokens trained with ``tokenizers`` on the training pairs (as
+  ``ByteLevelBPETokenizer`` builds it: the ``ByteLevel`` pre-tokenizer with a prefix space;
+  BART's layout, the source ``<s> x </s>``, the labels ``x </s>`` after the start token ``<s>``), a
   ``BartForConditionalGeneration`` of the size of tasklight's run (its ``small`` preset:
   d_model 256, 4 heads, 3 + 3 post-norm layers, FFN 1024, dropout 0.1; built by
   benchmarks/throughput.py's ``build_hf``, the BART of the speed comparison), learning rate
   1e-3 with ``inverse_sqrt`` after 200 warmup steps, label smoothing 0.1, batches of 64
-  sentence pairs, fp32, the Trainer's other defaults (AdamW, betas 0.9/0.999, no weight
+  sentence pairs, fp32 (on the CPU where there is no GPU, as tasklight), the Trainer's other defaults (AdamW, betas 0.9/0.999, no weight
   decay, gradient clipping at 1.0, random batches). It does not evaluate while training; a
   ``TrainerCallback`` stops it once the budget has passed.
 - tasklight: its default recipe, run as a user runs it:
@@ -29,18 +31,23 @@ same wall-clock budget (``--minutes``), and are tested on ``test_2016_flickr`` (
 Both sides read the same pairs, through tasklight's own readers and splits
 (``tasklight.training.run_splits``). Both decode the test set with the beam of tasklight's
 ``[decoding]`` settings (beam 4, length penalty 1.0) and the same length limit, ``max_len_a``
-x the padded source length + ``max_len_b`` new tokens a batch (Hugging Face: ``generate(num_beams=4,
-max_new_tokens=...)``). Both sides' hypotheses are scored by the same sacreBLEU call,
+x the padded source length + ``max_len_b`` new tokens a batch, in each side's own tokens
+(Hugging Face: ``generate(num_beams=4, max_new_tokens=...)`` on batches of 64 sources of
+similar lengths). Both sides' hypotheses are scored by the same sacreBLEU call,
 tasklight's ``bleu`` and ``chrf`` metrics (corpus BLEU and chrF, with their signatures);
 tasklight's are re-read from its ``predictions.jsonl``, and the script stops if that
 rescoring disagrees with its ``metrics.json``.
 
 Target tokens per second count, on both sides, the non-padding target tokens that the loss
 is computed on (each sentence's tokens and its end token; the decoder's start token is
-input, not target) over the training wall time: the Trainer's batches from
-``on_train_begin`` to ``on_train_end``; tasklight's ``metrics.json`` (``training.target_tokens``
+input, not target) over the training wall time: the Trainer's from ``on_train_begin`` to
+``on_train_end``; tasklight's ``metrics.json`` (``training.target_tokens``
 over ``training.wall_time_s``, the whole of Lightning's ``fit``, its validations included).
 Neither side's tokenizer training nor its test decoding counts against its budget.
+
+``--out`` (default runs/scratch-vs-hf) keeps ``hf/predictions.jsonl``, tasklight's run
+directory ``tasklight/`` and its output ``tasklight.log``. ``--quick`` trains on the first
+300 pairs, validates tasklight on 40 and tests both on 40, for 12 seconds a side.
 """
 
 from __future__ import annotations
@@ -128,9 +135,12 @@ def encode(tokenizer: Any, texts: Sequence[str], start: list[int], end: list[int
 def hf_side(task: Any, splits: dict[str, Any], config: Any, metrics: Any, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     import torch
     from tokenizers import Tokenizer
-    from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerFast, Seq2SeqTrainer, Seq2SeqTrainingArguments
+    from transformers import (
+        DataCollatorForSeq2Seq, PreTrainedTokenizerFast, Seq2SeqTrainer, Seq2SeqTrainingArguments, set_seed,
+    )
 
     train, test = splits["train"].examples, splits["test"].examples
+    seed = args.seed
     start = time.perf_counter()
     tokenizer = train_tokenizer([text for e in train for text in task.texts(e)])
     pad, bos, eos = (tokenizer.token_to_id(t) for t in ("<pad>", "<s>", "</s>"))
@@ -142,6 +152,7 @@ def hf_side(task: Any, splits: dict[str, Any], config: Any, metrics: Any, args: 
     features = [{"input_ids": s, "attention_mask": [1] * len(s), "labels": t} for s, t in zip(sources, labels)]
     tokenizer_seconds = time.perf_counter() - start
 
+    set_seed(seed)  # the model's initial weights (the Trainer seeds only once the model exists)
     model = bart(config.model_fields(), tokenizer.get_vocab_size())
     # The collator pads through a transformers tokenizer; it gets a copy, whose padding and
     # truncation settings cannot leak into the encoding and decoding here.
@@ -159,7 +170,7 @@ def hf_side(task: Any, splits: dict[str, Any], config: Any, metrics: Any, args: 
 
     clock = wall_clock(args.seconds)
     trainer = TargetCounter(
-        model=model, args=trainer_arguments(Seq2SeqTrainingArguments, out, args.seed, **RECIPE), train_dataset=features,
+        model=model, args=trainer_arguments(Seq2SeqTrainingArguments, out, seed, **RECIPE), train_dataset=features,
         data_collator=DataCollatorForSeq2Seq(wrapped, model=model), processing_class=wrapped, callbacks=[clock],
     )
     stats = train_to_budget(trainer, clock)
