@@ -350,6 +350,8 @@ def _validate(config: Config) -> None:
     freeze = str(config["model.freeze"]).strip()
     if freeze and freeze != "embeddings" and not freeze.isdigit():
         raise UserError(f"model.freeze must be \"embeddings\" or a number of layers, got {freeze!r}")
+    if config["trainer.average_last"] == 1 or config["trainer.average_last"] < 0:
+        raise UserError(f"trainer.average_last must be 0 (off) or at least 2 checkpoints, got {config['trainer.average_last']}")
     if not 0 < config["trainer.layer_decay"] <= 1:
         raise UserError(f"trainer.layer_decay must be in (0, 1], got {config['trainer.layer_decay']}")
     model = config.model_fields()

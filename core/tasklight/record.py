@@ -96,6 +96,7 @@ def build_record(
     truncated: dict[str, int],
     validation_seconds: float,
     init: dict[str, Any] | None = None,
+    averaged: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     accelerator = "gpu" if trainer.strategy.root_device.type == "cuda" else trainer.strategy.root_device.type
     return {
@@ -115,6 +116,7 @@ def build_record(
             },
             "precision": config["trainer.precision"],
             "truncated_examples": truncated,
+            **({"averaged_checkpoints": averaged} if averaged else {}),
         },
         "decoding": config.section("decoding"),
         "hardware": hardware(accelerator, trainer.world_size),

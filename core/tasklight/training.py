@@ -24,6 +24,7 @@ from lightning_fabric.utilities.exceptions import MisconfigurationException
 from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
+from tasklight.averaging import WeightAverager, average
 from tasklight.config import Config, resolve_config
 from tasklight.data.datamodule import TaskDataModule
 from tasklight.data.sources import Split, load_splits
@@ -144,9 +145,12 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
     decoding = Decoding.from_config(config.section("decoding"))
     scorer = ValidationScorer(task, val_examples, tokenizer, ctx, decoding, config["data.eval_max_tokens"])
 
-    trainer, best = _trainer(task, config, run_dir, platform, scorer, options.quiet)
+    averager = WeightAverager(config["trainer.average_last"]) if config["trainer.average_last"] else None
+    trainer, best = _trainer(task, config, run_dir, platform, scorer, options.quiet, [averager] if averager else [])
     wall = _fit(trainer, system, datamodule, task, run_dir, resume=options.resume)
-    _keep_best(trainer, system, datamodule, best, scorer, run_dir)  # every rank: validation is collective
+    # Every rank: validation is collective.
+    best_score = _keep_best(trainer, system, datamodule, best, scorer, run_dir)
+    averaged = _keep_average(trainer, system, datamodule, best, best_score, averager, run_dir) if averager else None
     if not trainer.is_global_zero:
         return RunResult(run_dir, {})
     # The test set is decoded and scored once, on rank 0: no example counted twice.
@@ -156,7 +160,7 @@ def run(options: RunOptions, platform: Platform | None = None) -> RunResult:
         intervals=test.intervals, system=system, steps=trainer.global_step,
         tokens=system.tokens_seen - system.tokens_restored, wall=wall,
         trainer=trainer, truncated={"train": train_rows.truncated, "validation": val_rows.truncated, "test": test.truncated},
-        validation_seconds=scorer.seconds, init=read_init(run_dir),
+        validation_seconds=scorer.seconds, init=read_init(run_dir), averaged=averaged,
     )
     write_json_atomic(run_dir / "metrics.json", record)
     plot_curves(run_dir, task)
@@ -297,7 +301,8 @@ def _seconds(max_time: str) -> float:
 
 
 def _trainer(
-    task: Task, config: Config, run_dir: Path, platform: Platform, scorer: ValidationScorer, quiet: bool
+    task: Task, config: Config, run_dir: Path, platform: Platform, scorer: ValidationScorer, quiet: bool,
+    extra: list[pl.Callback],
 ) -> tuple[pl.Trainer, ModelCheckpoint]:
     t = config.section("trainer")
     primary = task.metrics[0]
@@ -310,7 +315,7 @@ def _trainer(
     last = run_dir / CHECKPOINTS / "last.ckpt"
     callbacks: list[pl.Callback] = [
         FiniteLossGuard(), ExactResume(int(config["run.seed"])), SaveOnInterrupt(last), scorer, best,
-        PeriodicCheckpoint(last, t["checkpoint_every_n_steps"]),
+        PeriodicCheckpoint(last, t["checkpoint_every_n_steps"]), *extra,
     ]
     progress = bool(t["progress"]) and not quiet
     if progress:
@@ -363,18 +368,43 @@ def _fit(trainer: pl.Trainer, system: TaskSystem, datamodule: TaskDataModule, ta
 
 
 def _keep_best(trainer: pl.Trainer, system: TaskSystem, datamodule: TaskDataModule, best: ModelCheckpoint,
-               scorer: ValidationScorer, run_dir: Path) -> None:
-    """Validate the final weights too: the budget may end between two validations."""
+               scorer: ValidationScorer, run_dir: Path) -> float | None:
+    """Validate the final weights too: the budget may end between two validations. Returns
+    the best validation score, the final weights' included (None if nothing was scored)."""
+    best_score = None if best.best_model_score is None else float(best.best_model_score)
     if scorer.step == trainer.global_step:
-        return  # validated at this very step already; ModelCheckpoint has kept the best
+        return best_score  # validated at this very step already; ModelCheckpoint has kept the best
     results = trainer.validate(system, datamodule=datamodule, verbose=False, weights_only=True)
     final = results[0].get(best.monitor) if results else None
     if final is None:
-        return
-    best_score = best.best_model_score
-    improved = best_score is None or (final > float(best_score) if best.mode == "max" else final < float(best_score))
-    if improved or not Path(best.best_model_path or "").is_file():
+        return best_score
+    if _better(final, best_score, best.mode) or not Path(best.best_model_path or "").is_file():
         trainer.save_checkpoint(run_dir / CHECKPOINTS / "best.ckpt")
+        return float(final)
+    return best_score
+
+
+def _better(score: float, than: float | None, mode: str) -> bool:
+    return than is None or (score > than if mode == "max" else score < than)
+
+
+def _keep_average(trainer: pl.Trainer, system: TaskSystem, datamodule: TaskDataModule, best: ModelCheckpoint,
+                  best_score: float | None, averager: WeightAverager, run_dir: Path) -> dict[str, Any] | None:
+    """Validate the mean of the last validated weights (the final ones included); it becomes
+    best.ckpt when it scores better than the best single checkpoint. What was done, for the record."""
+    averager.take(system, trainer.global_step)
+    if len(averager.snapshots) < 2:
+        return None
+    final = {name: value.detach().clone() for name, value in system.state_dict().items()}
+    system.load_state_dict(average(averager.snapshots))
+    results = trainer.validate(system, datamodule=datamodule, verbose=False, weights_only=True)
+    score = results[0].get(best.monitor) if results else None
+    kept = score is not None and _better(float(score), best_score, best.mode)
+    if kept:
+        trainer.save_checkpoint(run_dir / CHECKPOINTS / "best.ckpt")
+    system.load_state_dict(final)  # last.ckpt and the weights in memory stay the run's own
+    return {"steps": list(averager.steps), "validation": None if score is None else round(float(score), 4),
+            "best_single": best_score, "kept": kept}
 
 
 def _test(trainer: pl.Trainer, system: TaskSystem, task: Task, test: Split, tokenizer: Tokenizer, ctx: TaskContext,

@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--no-attention-dropout", action="store_true", help="a third side: tasklight without attention dropout")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from transformers import BertModel
@@ -52,11 +53,18 @@ def main() -> None:
     ours = load_hf(INIT).model.train()
     theirs = BertModel.from_pretrained(INIT, attn_implementation="sdpa", add_pooling_layer=False).train()
     ids, mask, labels = batch(args.rows, args.length, ours.config.vocab_size)
-    sides = {}
-    for name, model, forward in (
+    candidates = [
         ("tasklight", ours, lambda m: m.encode(ids, mask)),
         ("hf", theirs, lambda m: m(input_ids=ids, attention_mask=mask.long()).last_hidden_state),
-    ):
+    ]
+    if args.no_attention_dropout:
+        plain = load_hf(INIT).model.train()
+        for module in plain.modules():
+            if hasattr(module, "attention_dropout"):
+                module.attention_dropout = 0.0
+        candidates.append(("tl-no-attn-drop", plain, lambda m: m.encode(ids, mask)))
+    sides = {}
+    for name, model, forward in candidates:
         classifier = nn.Linear(384, 150)
         params = list(model.parameters()) + list(classifier.parameters())
         optimizer = torch.optim.AdamW(params, lr=1e-5, fused=True)
@@ -80,7 +88,8 @@ def main() -> None:
             times[name].append((time.perf_counter() - start) / args.steps * 1000)
     for name, ms in times.items():
         print(f"{name:10s} {statistics.median(ms):7.1f} ms a step  [{min(ms):.1f}-{max(ms):.1f}]")
-    print(f"tasklight / hf speed: {statistics.median(times['hf']) / statistics.median(times['tasklight']):.3f}")
+    for name in times:
+        print(f"{name} / hf speed: {statistics.median(times['hf']) / statistics.median(times[name]):.3f}")
     if args.profile:
         from torch.profiler import ProfilerActivity, profile
 
