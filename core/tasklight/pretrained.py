@@ -182,7 +182,7 @@ def tasks_served(shape: str, tasks: Iterable[Task]) -> list[str]:
 def backbone_config(pretrained: Pretrained, task: Task, config: Config, all_tasks: Iterable[Task]) -> TransformerConfig:
     """The backbone of a run of ``task`` started from ``pretrained``: the checkpoint's config
     (its encoder alone for an encoder-only task on an encoder-decoder checkpoint), with the
-    dropout a ``--set`` gives. Contradicting ``--set`` keys and tasks the checkpoint cannot
+    dropouts a ``--set`` gives (``model.dropout``, ``model.attention_dropout``). Contradicting ``--set`` keys and tasks the checkpoint cannot
     serve are one line each."""
     ours = pretrained.checkpoint.model.config
     where = f"--init {pretrained.source}"
@@ -197,8 +197,9 @@ def backbone_config(pretrained: Pretrained, task: Task, config: Config, all_task
     changes: dict[str, Any] = {}
     if task.shape != ours.shape:  # an encoder-only task on an encoder-decoder checkpoint: its encoder
         changes.update(shape=task.shape, decoder_layers=0, tie_embeddings=True, lm_bias=False)
-    if "model.dropout" in config.explicit:
-        changes["dropout"] = float(config["model.dropout"])
+    for key in ("dropout", "attention_dropout"):  # regularisation is the run's to choose
+        if f"model.{key}" in config.explicit:
+            changes[key] = float(config[f"model.{key}"])
     max_length = int(config["data.max_length"])
     if "data.max_length" in config.explicit and max_length > ours.max_positions:
         raise UserError(

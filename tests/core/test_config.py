@@ -28,7 +28,7 @@ def test_shipped_config_validates_for_every_task(task_name, demo):
 
 def test_every_shipped_preset_is_complete():
     raw = read_toml(default_file())
-    keys = {"d_model", "n_heads", "encoder_layers", "decoder_layers", "d_ff", "dropout", "max_positions"}
+    keys = {"d_model", "n_heads", "encoder_layers", "decoder_layers", "d_ff", "dropout", "attention_dropout", "max_positions"}
     for name, preset in raw["presets"].items():
         assert set(preset) == keys, name
 

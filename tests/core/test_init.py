@@ -37,7 +37,7 @@ def started(bert: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     must still be the checkpoint's, weight for weight."""
     out = tmp_path_factory.mktemp("runs") / "intent"
     tasklight.run("intent", init=bert, out=out, max_steps=2, quiet=True,
-                  set={**QUICK, "trainer.lr": 0.0, "model.dropout": 0.0})
+                  set={**QUICK, "trainer.lr": 0.0, "model.dropout": 0.0, "model.attention_dropout": 0.0})
     return out
 
 
@@ -61,8 +61,9 @@ def test_the_run_records_where_its_weights_came_from(bert: Path, started: Path) 
     record = json.loads((started / "metrics.json").read_text())
     assert record["model"]["init"]["name"] == "bert" and record["model"]["init"]["source"] == str(bert)
     assert record["model"]["preset"] is None
-    # Its config.json's shape, with the dropout that was set explicitly.
+    # Its config.json's shape, with the dropouts that were set explicitly (the checkpoint's attention dropout is 0.1).
     assert (record["model"]["d_model"], record["model"]["encoder_layers"], record["model"]["dropout"]) == (16, 2, 0.0)
+    assert record["model"]["attention_dropout"] == 0.0 and info["init"]["config"]["attention_probs_dropout_prob"] == 0.1
     assert record["model"]["norm_position"] == "post" and record["model"]["type_vocab_size"] == 2
     # The checkpoint's tokenizer, unchanged, with the files that name its special tokens.
     assert (started / "tokenizer.json").read_text() != "" and (started / "tokenizer_config.json").is_file()
