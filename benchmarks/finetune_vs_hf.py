@@ -60,12 +60,14 @@ from typing import Any
 
 try:
     from benchmarks.side_by_side import (
-        BenchError, check_bench_extra, check_tl_set, field_names, machine, max_time, overrides, read_splits,
+        BenchError, add_common_arguments, check_bench_extra, check_tl_set, field_names, machine, max_time,
+        overrides, parse_common, read_splits,
         run_platform, train_to_budget, trainer_arguments, wall_clock, write_predictions,
     )
 except ImportError:  # run as a script: benchmarks/ itself is on sys.path
     from side_by_side import (  # type: ignore[no-redef]
-        BenchError, check_bench_extra, check_tl_set, field_names, machine, max_time, overrides, read_splits,
+        BenchError, add_common_arguments, check_bench_extra, check_tl_set, field_names, machine, max_time,
+        overrides, parse_common, read_splits,
         run_platform, train_to_budget, trainer_arguments, wall_clock, write_predictions,
     )
 
@@ -127,7 +129,6 @@ SPECS = {
         quick={"data.limit_train": 200, "data.val_fraction": 0.005, "data.limit_test": 40},
     ),
 }
-QUICK_MINUTES = 0.2
 
 
 # ---- data --------------------------------------------------------------------------------------
@@ -445,23 +446,13 @@ def check_inputs(args: argparse.Namespace, tasks: list[str]) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", choices=("intent", "qa", "all"), default="all")
-    parser.add_argument("--minutes", type=float, help=f"training budget of each side, per task (default 20; {QUICK_MINUTES} with --quick)")
     parser.add_argument("--init", type=Path, default=INIT, help="the checkpoint both sides start from (a Hugging Face directory)")
     parser.add_argument("--clinc", type=Path, default=CLINC, help="CLINC150's data_full.json")
     parser.add_argument("--qa-train", type=Path, default=QA_TRAIN, help="SQuAD-format training file (SQuADShifts new_wiki)")
     parser.add_argument("--qa-test", type=Path, default=QA_TEST, help="SQuAD-format test file (XQuAD English)")
-    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads of both sides (default: torch's)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", type=Path, default=Path("runs/finetune-vs-hf"), help="run directories and logs")
-    parser.add_argument("--json", type=Path, help="write every figure here")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few hundred examples and a budget of seconds: a smoke test of the script")
-    parser.add_argument("--tl-set", action="append", default=[], metavar="KEY=VALUE",
-                        help="an extra --set for the tasklight run (it also picks the data both sides read)")
-    args = parser.parse_args(argv)
-    if args.minutes is None:
-        args.minutes = QUICK_MINUTES if args.quick else 20.0
-    return args
+    add_common_arguments(parser, budget="training budget of each side, per task", out="runs/finetune-vs-hf",
+                         quick="a few hundred examples", tl_set="it also picks the data both sides read")
+    return parse_common(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

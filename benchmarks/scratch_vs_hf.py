@@ -68,14 +68,14 @@ from typing import Any
 
 try:
     from benchmarks.side_by_side import (
-        BenchError, check_bench_extra, check_tl_set, machine, max_time, overrides, read_splits, run_platform,
-        train_to_budget, trainer_arguments, wall_clock, write_predictions,
+        BenchError, add_common_arguments, check_bench_extra, check_tl_set, machine, max_time, overrides, parse_common,
+        read_splits, run_platform, train_to_budget, trainer_arguments, wall_clock, write_predictions,
     )
     from benchmarks.throughput import Sizes, build_hf
 except ImportError:  # run as a script: benchmarks/ itself is on sys.path
     from side_by_side import (  # type: ignore[no-redef]
-        BenchError, check_bench_extra, check_tl_set, machine, max_time, overrides, read_splits, run_platform,
-        train_to_budget, trainer_arguments, wall_clock, write_predictions,
+        BenchError, add_common_arguments, check_bench_extra, check_tl_set, machine, max_time, overrides, parse_common,
+        read_splits, run_platform, train_to_budget, trainer_arguments, wall_clock, write_predictions,
     )
     from throughput import Sizes, build_hf  # type: ignore[no-redef]
 
@@ -84,7 +84,6 @@ MULTI30K = REPO.parent / "shared" / "data" / "translation" / "multi30k"
 # The tasklight command's --set options: Multi30k en -> de, tested on test2016 (cpu-real's entry).
 DATA_SETTINGS = {"data.src": "en", "data.tgt": "de", "data.test": "test_2016_flickr"}
 QUICK_SETTINGS = {"data.limit_train": 300, "data.validation": "val[:40]", "data.limit_test": 40}
-QUICK_MINUTES = 0.2
 METRICS = ("bleu", "chrf")
 AIM_BLEU = 35.0  # issue 21's aim for tasklight on Multi30k test2016 in 20 minutes
 
@@ -305,20 +304,10 @@ def check_inputs(args: argparse.Namespace) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
-    parser.add_argument("--minutes", type=float, help=f"training budget of each side (default 20; {QUICK_MINUTES} with --quick)")
     parser.add_argument("--data", type=Path, default=MULTI30K, help="Multi30k's folder (train.en, train.de, val.*, test_2016_flickr.*)")
-    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads of both sides (default: torch's)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--out", type=Path, default=Path("runs/scratch-vs-hf"), help="run directories and logs")
-    parser.add_argument("--json", type=Path, help="write every figure here")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few hundred pairs and a budget of seconds: a smoke test of the script")
-    parser.add_argument("--tl-set", action="append", default=[], metavar="KEY=VALUE",
-                        help="an extra --set for the tasklight run (it also picks the data, sizes and decoding of the Trainer's side)")
-    args = parser.parse_args(argv)
-    if args.minutes is None:
-        args.minutes = QUICK_MINUTES if args.quick else 20.0
-    return args
+    add_common_arguments(parser, budget="training budget of each side", out="runs/scratch-vs-hf", quick="a few hundred pairs",
+                         tl_set="it also picks the data, sizes and decoding of the Trainer's side")
+    return parse_common(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ by the same code that scores the Trainer's, which must agree with its ``metrics.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib.util
 import json
@@ -27,8 +28,9 @@ except ImportError:  # run as a script: benchmarks/ itself is on sys.path
     from throughput import machine  # type: ignore[no-redef]
 
 __all__ = [
-    "BenchError", "check_bench_extra", "check_tl_set", "machine", "max_time", "overrides", "read_splits",
-    "run_platform", "train_to_budget", "trainer_arguments", "wall_clock", "write_predictions",
+    "BenchError", "QUICK_MINUTES", "add_common_arguments", "check_bench_extra", "check_tl_set", "machine", "max_time",
+    "overrides", "parse_common", "read_splits", "run_platform", "train_to_budget", "trainer_arguments", "wall_clock",
+    "write_predictions",
 ]
 
 
@@ -37,6 +39,27 @@ class BenchError(Exception):
 
 
 # ---- inputs --------------------------------------------------------------------------------------
+QUICK_MINUTES = 0.2  # each side's budget under --quick
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, budget: str, out: str, quick: str, tl_set: str) -> None:
+    """The options both comparisons take; ``parse_common`` fills in the budget's default."""
+    parser.add_argument("--minutes", type=float, help=f"{budget} (default 20; {QUICK_MINUTES} with --quick)")
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads of both sides (default: torch's)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, default=Path(out), help="run directories and logs")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--quick", action="store_true", help=f"{quick} and a budget of seconds: a smoke test of the script")
+    parser.add_argument("--tl-set", action="append", default=[], metavar="KEY=VALUE", help=f"an extra --set for the tasklight run ({tl_set})")
+
+
+def parse_common(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if args.minutes is None:
+        args.minutes = QUICK_MINUTES if args.quick else 20.0
+    return args
+
+
 def check_tl_set(items: Iterable[str]) -> None:
     for item in items:
         if "=" not in item or not item.partition("=")[0].strip():
