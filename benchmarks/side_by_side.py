@@ -14,6 +14,7 @@ import dataclasses
 import importlib.util
 import json
 import math
+import os
 import shlex
 import subprocess
 import sys
@@ -27,10 +28,12 @@ try:
 except ImportError:  # run as a script: benchmarks/ itself is on sys.path
     from throughput import machine  # type: ignore[no-redef]
 
+REPO = Path(__file__).resolve().parents[1]
+
 __all__ = [
-    "BenchError", "QUICK_MINUTES", "add_common_arguments", "check_bench_extra", "check_tl_set", "machine", "max_time",
-    "overrides", "parse_common", "read_splits", "run_platform", "train_to_budget", "trainer_arguments", "wall_clock",
-    "write_predictions",
+    "BenchError", "QUICK_MINUTES", "add_common_arguments", "check_bench_extra", "check_tl_set", "checkout_env",
+    "machine", "max_time", "overrides", "parse_common", "read_splits", "run_platform", "train_to_budget",
+    "trainer_arguments", "wall_clock", "write_predictions",
 ]
 
 
@@ -171,13 +174,22 @@ def max_time(seconds: float) -> str:
     return f"{s // 86400:02d}:{s % 86400 // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def checkout_env() -> dict[str, str]:
+    """The environment of a tasklight run: this checkout's code first on the path. Run from
+    a second checkout, the installed tasklight would otherwise be another tree's, and this
+    tree's platform.toml, in the working directory, would be read as a user's file over the
+    fine-tuning defaults."""
+    ours = [str(REPO / "core"), str(REPO / "plugins")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([*ours, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+
+
 def run_platform(command: list[str], run_dir: Path, label: str,
                   rescore: Callable[[list[dict[str, Any]]], dict[str, float]]) -> dict[str, Any]:
     """``command`` (``python -m tasklight run ... --out run_dir``) in a process of its own; its
     figures from the run directory. ``rescore`` scores the rows of its predictions.jsonl with
     the code that scores the other side; each metric must equal the one in its metrics.json."""
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=checkout_env())
     log = run_dir.parent / "tasklight.log"
     log.write_text(f"$ {shlex.join(command)}\n{done.stdout}{done.stderr}")
     if done.returncode != 0:

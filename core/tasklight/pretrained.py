@@ -182,8 +182,9 @@ def tasks_served(shape: str, tasks: Iterable[Task]) -> list[str]:
 def backbone_config(pretrained: Pretrained, task: Task, config: Config, all_tasks: Iterable[Task]) -> TransformerConfig:
     """The backbone of a run of ``task`` started from ``pretrained``: the checkpoint's config
     (its encoder alone for an encoder-only task on an encoder-decoder checkpoint), with the
-    dropouts a ``--set`` gives (``model.dropout``, ``model.attention_dropout``). Contradicting ``--set`` keys and tasks the checkpoint cannot
-    serve are one line each."""
+    run's dropouts: ``model.dropout`` where a ``--set`` gives it (else the checkpoint's), and
+    ``model.attention_dropout`` always (0.0 unless set, as in every preset). Contradicting
+    ``--set`` keys and tasks the checkpoint cannot serve are one line each."""
     ours = pretrained.checkpoint.model.config
     where = f"--init {pretrained.source}"
     if task.shape not in SERVES[ours.shape]:
@@ -197,9 +198,13 @@ def backbone_config(pretrained: Pretrained, task: Task, config: Config, all_task
     changes: dict[str, Any] = {}
     if task.shape != ours.shape:  # an encoder-only task on an encoder-decoder checkpoint: its encoder
         changes.update(shape=task.shape, decoder_layers=0, tie_embeddings=True, lm_bias=False)
-    for key in ("dropout", "attention_dropout"):  # regularisation is the run's to choose
-        if f"model.{key}" in config.explicit:
-            changes[key] = float(config[f"model.{key}"])
+    # Regularisation is the run's to choose. Dropout on the attention probabilities is off
+    # unless set, whatever the checkpoint trained with: it takes attention off its fused
+    # kernel (a mask over every head, query and key), and fine-tuning did as well without it
+    # (benchmarks/RESULTS.md, the QA pair).
+    changes["attention_dropout"] = float(config.model_fields().get("attention_dropout", 0.0))
+    if "model.dropout" in config.explicit:
+        changes["dropout"] = float(config["model.dropout"])
     max_length = int(config["data.max_length"])
     if "data.max_length" in config.explicit and max_length > ours.max_positions:
         raise UserError(

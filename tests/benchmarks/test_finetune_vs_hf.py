@@ -146,6 +146,17 @@ def test_max_time_is_whole_seconds_in_lightnings_format() -> None:
     assert bench.max_time(90061) == "01:01:01:01"
 
 
+def test_the_tasklight_side_runs_this_checkouts_code_and_defaults(tmp_path: Path) -> None:
+    """Run from a second checkout, the installed tasklight was another tree's, and this tree's
+    platform.toml was read as a user's file that undid the fine-tuning defaults."""
+    from benchmarks.side_by_side import checkout_env
+
+    probe = "import tasklight.config as c; print(c.default_file().resolve())"
+    done = subprocess.run([sys.executable, "-c", probe], env=checkout_env(), cwd=tmp_path,
+                          capture_output=True, text=True, check=True)
+    assert Path(done.stdout.strip()) == (REPO / "core" / "tasklight" / "platform.toml").resolve()
+
+
 @pytest.mark.slow  # about 40 seconds: the Trainer and two tasklight runs on a tiny BERT
 def test_quick_run_reports_both_sides_of_both_tasks(tmp_path: Path) -> None:
     pytest.importorskip("accelerate", reason="HF's Trainer needs the bench extra: pip install -e '.[bench]'")

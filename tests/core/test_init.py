@@ -61,7 +61,7 @@ def test_the_run_records_where_its_weights_came_from(bert: Path, started: Path) 
     record = json.loads((started / "metrics.json").read_text())
     assert record["model"]["init"]["name"] == "bert" and record["model"]["init"]["source"] == str(bert)
     assert record["model"]["preset"] is None
-    # Its config.json's shape, with the dropouts that were set explicitly (the checkpoint's attention dropout is 0.1).
+    # Its config.json's shape, with the dropouts that were set (the checkpoint's attention dropout is 0.1).
     assert (record["model"]["d_model"], record["model"]["encoder_layers"], record["model"]["dropout"]) == (16, 2, 0.0)
     assert record["model"]["attention_dropout"] == 0.0 and info["init"]["config"]["attention_probs_dropout_prob"] == 0.1
     assert record["model"]["norm_position"] == "post" and record["model"]["type_vocab_size"] == 2
@@ -179,6 +179,25 @@ def test_fine_tuning_defaults_apply_under_explicit_settings() -> None:
     assert (tuned["trainer.lr"], tuned["trainer.warmup_steps"], tuned["trainer.schedule"]) == (1e-4, 100, "auto")
     mine = resolve_config(task, "../data.json", overrides=["trainer.lr=3e-5"], cli={"model.init": "some/checkpoint"})
     assert mine["trainer.lr"] == 3e-5 and "trainer.lr" in mine.explicit and "trainer.warmup_steps" not in mine.explicit
+
+
+def test_attention_dropout_is_the_runs_and_hidden_dropout_the_checkpoints_unless_set(bert: Path) -> None:
+    from tasklight.config import resolve_config
+    from tasklight.plugins import get_platform
+    from tasklight.pretrained import backbone_config, open_pretrained
+
+    platform = get_platform()
+    task, pretrained = platform.tasks.get("intent"), open_pretrained(str(bert))
+    hf = json.loads((bert / "config.json").read_text())
+    assert (hf["hidden_dropout_prob"], hf["attention_probs_dropout_prob"]) == (0.1, 0.1)
+
+    def dropouts(*overrides: str) -> tuple[float, float]:
+        config = resolve_config(task, "../data.json", overrides=list(overrides), cli={"model.init": str(bert)})
+        model = backbone_config(pretrained, task, config, [t for _, t in platform.tasks.items()])
+        return model.dropout, model.attention_dropout
+
+    assert dropouts() == (0.1, 0.0)
+    assert dropouts("model.attention_dropout=0.1", "model.dropout=0.2") == (0.2, 0.1)
 
 
 def test_a_run_from_a_checkpoint_resumes_with_the_same_init(bert: Path, tmp_path: Path) -> None:
