@@ -30,6 +30,7 @@ else:  # pragma: no cover
 CHOICES: dict[str, tuple[str, ...]] = {
     "trainer.schedule": ("auto", "inverse_sqrt", "linear", "cosine", "constant"),
     "tokenizer.kind": KINDS,
+    "model.norm_position": ("pre", "post"),
 }
 POSITIVE: tuple[str, ...] = (
     "tokenizer.vocab_size", "data.max_length", "data.max_tokens", "data.eval_max_tokens",

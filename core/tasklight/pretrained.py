@@ -53,6 +53,9 @@ ARCHITECTURE_KEYS: dict[str, str] = {
     "model.decoder_layers": "decoder_layers",
     "model.d_ff": "d_ff",
     "model.max_positions": "max_positions",
+    "model.norm_position": "norm_position",
+    "model.embed_norm": "embed_norm",
+    "model.final_norm": "final_norm",
 }
 
 

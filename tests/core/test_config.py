@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from tasklight.config import default_file, flatten, load_config, read_toml, resolve_config, task_defaults
 from tasklight.errors import UserError
@@ -120,3 +121,18 @@ def test_to_toml_round_trips(tmp_path):
     presets = again.pop("presets")
     assert flatten(again) == config.as_dict()
     assert presets[config["model.preset"]] == config.presets[config["model.preset"]]
+
+
+def test_the_layer_layout_of_a_model_from_scratch_is_settable() -> None:
+    from tasklight.model import Transformer, TransformerConfig
+
+    task = get_platform().tasks.get("translation")
+    default = resolve_config(task, "demo").model_fields()
+    assert (default["norm_position"], default["embed_norm"], default["final_norm"]) == ("pre", False, True)
+    fields = resolve_config(task, "demo", overrides=["model.norm_position=post", "model.embed_norm=true",
+                                                     "model.final_norm=false"]).model_fields()
+    model = Transformer(TransformerConfig(vocab_size=50, **fields))
+    assert not model.encoder.blocks[0].pre_norm and isinstance(model.encoder.ln_f, torch.nn.Identity)
+    assert not isinstance(model.encoder.ln_embed, torch.nn.Identity)
+    with pytest.raises(UserError, match=r"^config key 'model.norm_position' must be one of pre, post, got 'mid'$"):
+        resolve_config(task, "demo", overrides=["model.norm_position=mid"])
