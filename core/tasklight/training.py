@@ -248,7 +248,8 @@ def _tokenizer_for(task: Task, train: Split, run_dir: Path, config: Config, give
 
 def model_config(task: Task, config: Config, tokenizer: Tokenizer, backbone: TransformerConfig | None = None) -> dict[str, Any]:
     """The backbone's TransformerConfig fields for ``task`` with this tokenizer: the preset's
-    sizes, or every field of a pretrained ``backbone``."""
+    sizes and the ``model.*`` settings of a model trained from scratch, or every field of a
+    pretrained ``backbone``."""
     if backbone is not None:
         return dataclasses.asdict(backbone)
     fields = config.model_fields()
@@ -257,8 +258,14 @@ def model_config(task: Task, config: Config, tokenizer: Tokenizer, backbone: Tra
         "vocab_size": tokenizer.vocab_size,
         "shape": task.shape,
         "pad_id": tokenizer.pad_id,
-        **{k: fields[k] for k in ("d_model", "n_heads", "encoder_layers", "decoder_layers", "d_ff", "dropout", "max_positions")},
+        **{k: fields[k] for k in SCRATCH_FIELDS},
     }
+
+
+# The TransformerConfig fields a run from scratch takes from its config (the rest keep
+# tasklight's own layout; a checkpoint's config.json gives all of them).
+SCRATCH_FIELDS = ("d_model", "n_heads", "encoder_layers", "decoder_layers", "d_ff", "dropout", "attention_dropout",
+                  "max_positions", "norm_position", "embed_norm", "final_norm")
 
 
 def _build_system(

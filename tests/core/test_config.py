@@ -125,14 +125,27 @@ def test_to_toml_round_trips(tmp_path):
 
 def test_the_layer_layout_of_a_model_from_scratch_is_settable() -> None:
     from tasklight.model import Transformer, TransformerConfig
+    from tasklight.training import SCRATCH_FIELDS
 
     task = get_platform().tasks.get("translation")
     default = resolve_config(task, "demo").model_fields()
     assert (default["norm_position"], default["embed_norm"], default["final_norm"]) == ("pre", False, True)
     fields = resolve_config(task, "demo", overrides=["model.norm_position=post", "model.embed_norm=true",
                                                      "model.final_norm=false"]).model_fields()
-    model = Transformer(TransformerConfig(vocab_size=50, **fields))
+    model = Transformer(TransformerConfig(vocab_size=50, **{k: fields[k] for k in SCRATCH_FIELDS}))
     assert not model.encoder.blocks[0].pre_norm and isinstance(model.encoder.ln_f, torch.nn.Identity)
     assert not isinstance(model.encoder.ln_embed, torch.nn.Identity)
     with pytest.raises(UserError, match=r"^config key 'model.norm_position' must be one of pre, post, got 'mid'$"):
         resolve_config(task, "demo", overrides=["model.norm_position=mid"])
+
+
+def test_a_run_from_scratch_builds_the_layout_and_dropouts_it_was_given(tmp_path: Path) -> None:
+    import tasklight
+
+    settings = {"model.preset": "tiny", "tokenizer.vocab_size": 300, "model.norm_position": "post",
+                "model.embed_norm": True, "model.final_norm": False, "model.attention_dropout": 0.1,
+                "trainer.val_check_interval": 1, "trainer.checkpoint_every_n_steps": 1, "data.limit_test": 8}
+    record = tasklight.run("intent", out=tmp_path / "run", max_steps=1, quiet=True, set=settings)
+    model = record["model"]
+    assert (model["norm_position"], model["embed_norm"], model["final_norm"], model["attention_dropout"]) == (
+        "post", True, False, 0.1)
