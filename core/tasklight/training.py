@@ -255,17 +255,16 @@ def model_config(task: Task, config: Config, tokenizer: Tokenizer, backbone: Tra
     fields = config.model_fields()
     fields["max_positions"] = max(int(fields["max_positions"]), int(config["data.max_length"]) + 2)
     return {
+        # Every model.* setting that is a TransformerConfig field: a key added to platform.toml
+        # reaches the model without a second list to keep in step.
+        **{k: v for k, v in fields.items() if k in MODEL_FIELDS},
         "vocab_size": tokenizer.vocab_size,
         "shape": task.shape,
         "pad_id": tokenizer.pad_id,
-        **{k: fields[k] for k in SCRATCH_FIELDS},
     }
 
 
-# The TransformerConfig fields a run from scratch takes from its config (the rest keep
-# tasklight's own layout; a checkpoint's config.json gives all of them).
-SCRATCH_FIELDS = ("d_model", "n_heads", "encoder_layers", "decoder_layers", "d_ff", "dropout", "attention_dropout",
-                  "max_positions", "norm_position", "embed_norm", "final_norm")
+MODEL_FIELDS = frozenset(f.name for f in dataclasses.fields(TransformerConfig))
 
 
 def _build_system(

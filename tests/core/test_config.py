@@ -125,14 +125,14 @@ def test_to_toml_round_trips(tmp_path):
 
 def test_the_layer_layout_of_a_model_from_scratch_is_settable() -> None:
     from tasklight.model import Transformer, TransformerConfig
-    from tasklight.training import SCRATCH_FIELDS
+    from tasklight.training import MODEL_FIELDS
 
     task = get_platform().tasks.get("translation")
     default = resolve_config(task, "demo").model_fields()
     assert (default["norm_position"], default["embed_norm"], default["final_norm"]) == ("pre", False, True)
     fields = resolve_config(task, "demo", overrides=["model.norm_position=post", "model.embed_norm=true",
                                                      "model.final_norm=false"]).model_fields()
-    model = Transformer(TransformerConfig(vocab_size=50, **{k: fields[k] for k in SCRATCH_FIELDS}))
+    model = Transformer(TransformerConfig(vocab_size=50, **{k: v for k, v in fields.items() if k in MODEL_FIELDS}))
     assert not model.encoder.blocks[0].pre_norm and isinstance(model.encoder.ln_f, torch.nn.Identity)
     assert not isinstance(model.encoder.ln_embed, torch.nn.Identity)
     with pytest.raises(UserError, match=r"^config key 'model.norm_position' must be one of pre, post, got 'mid'$"):
