@@ -144,6 +144,21 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def max_time_seconds(max_time: str) -> float:
+    """DD:HH:MM:SS (Lightning's max_time format) in seconds; 0 when unset."""
+    if not max_time:
+        return 0.0
+    parts = max_time.split(":")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or any(v < 0 for v in values):
+        raise UserError(f"--max-time must be DD:HH:MM:SS, got {max_time!r}")
+    days, hours, minutes, seconds = values
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
 def resolve_config(
     task: Task,
     data: str = "demo",
@@ -162,9 +177,9 @@ def resolve_config(
     """
     files = list(files)
 
-    def resolve(demo: bool, pretrained: bool = False) -> Config:
+    def resolve(demo: bool, pretrained: bool = False, budget: str = "") -> Config:
         return load_config(
-            task.name, task.settings, demo=demo, pretrained=pretrained, defaults=task_defaults(task, demo),
+            task.name, task.settings, demo=demo, pretrained=pretrained, defaults=task_defaults(task, demo, budget),
             overrides=overrides, settings=settings, cli=cli, files=files,
         )
 
@@ -172,16 +187,34 @@ def resolve_config(
     if is_demo(data) and not is_demo(data, config):
         config = resolve(demo=False)  # data.train=FILE: real data, so the demo's settings do not apply
     if config["model.init"]:
-        config = resolve(is_demo(data, config), pretrained=True)  # fine-tuning defaults: [pretrained]
+        return resolve(is_demo(data, config), pretrained=True)  # fine-tuning defaults: [pretrained]
+    budget = config["trainer.max_time"]  # budget_settings never set it, so it is known before they apply
+    if budget_settings(task, budget) and not is_demo(data, config):
+        config = resolve(demo=False, budget=budget)  # a from-scratch recipe for this budget
     return config
 
 
-def task_defaults(task: Task, demo: bool) -> list[tuple[Mapping[str, Any], str]]:
+def budget_settings(task: Task, max_time: str) -> tuple[str, Mapping[str, Any]] | None:
+    """The entry of ``Task.budget_settings`` for a ``--max-time`` of ``max_time``: the one
+    with the smallest limit that the budget fits under (none without a time budget)."""
+    seconds = max_time_seconds(max_time)
+    fits = [limit for limit in task.budget_settings if seconds and seconds <= max_time_seconds(limit)]
+    if not fits:
+        return None
+    limit = min(fits, key=max_time_seconds)
+    return limit, task.budget_settings[limit]
+
+
+def task_defaults(task: Task, demo: bool, max_time: str = "") -> list[tuple[Mapping[str, Any], str]]:
     """The defaults a task declares in its own package beyond ``Task.settings`` (which are
     the defaults of its keys), as (values, where) layers: ``Task.demo_settings`` when the
     data is the task's generated demo, so a budget sized for the demo never caps a run on
-    real data. The core's platform.toml holds core defaults only."""
-    return [(task.demo_settings, f"task {task.name!r} demo_settings")] if demo else []
+    real data; on real data, the ``Task.budget_settings`` entry that a time budget of
+    ``max_time`` fits under. The core's platform.toml holds core defaults only."""
+    if demo:
+        return [(task.demo_settings, f"task {task.name!r} demo_settings")]
+    entry = budget_settings(task, max_time)
+    return [(entry[1], f"task {task.name!r} budget_settings[{entry[0]!r}]")] if entry else []
 
 
 def _task_tables(layer: Mapping[str, Any], path: Path, task_name: str, demo: bool) -> list[tuple[Mapping[str, Any], str]]:

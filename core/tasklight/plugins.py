@@ -19,6 +19,8 @@ from typing import Any
 import pluggy
 
 from tasklight import formats, hookspecs
+from tasklight.config import max_time_seconds
+from tasklight.errors import UserError
 from tasklight.registry import Registry, RegistryClash
 from tasklight.task import SHAPES, Adapter, Metric, Task
 
@@ -206,11 +208,22 @@ def _check_task(task: Task) -> None:
             raise TypeError(f"task {type(task).__name__} has no {attr}")
     if task.shape not in SHAPES:
         raise TypeError(f"task {task.name!r} has shape {task.shape!r}; expected one of {', '.join(SHAPES)}")
-    for attr in ("settings", "demo_settings"):
+    for attr in ("settings", "demo_settings", "budget_settings"):
         if not isinstance(getattr(task, attr), dict):
             raise TypeError(f"task {task.name!r}: {attr} must be a dict of config keys, got {type(getattr(task, attr)).__name__}")
+    for limit, entry in task.budget_settings.items():
+        if not _is_max_time(limit) or not isinstance(entry, dict) or "trainer.max_time" in entry:
+            raise TypeError(f"task {task.name!r}: budget_settings maps --max-time limits (DD:HH:MM:SS) to dicts of config "
+                            f"keys other than trainer.max_time; got {limit!r}")
     if not isinstance(task.adapters, tuple) or not all(isinstance(a, Adapter) for a in task.adapters):
         raise TypeError(f"task {task.name!r}: adapters must be a tuple of tasklight.Adapter")
+
+
+def _is_max_time(text: object) -> bool:
+    try:
+        return isinstance(text, str) and max_time_seconds(text) > 0
+    except UserError:
+        return False
 
 
 def _hookimpl_names(plugin: object) -> list[str]:

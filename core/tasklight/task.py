@@ -99,6 +99,10 @@ class Task(abc.ABC):
     # Defaults applied on top of ``settings`` only when the data is the task's generated demo
     # (a small model, a step budget that learns it in a minute): never on real data.
     demo_settings: ClassVar[dict[str, Any]] = {}
+    # Defaults for a time budget, on real data from scratch (not with --init): keyed by a
+    # --max-time limit ("00:00:05:00"), the entry with the smallest limit that the run's
+    # --max-time fits under applies on top of ``settings`` (a smaller model for a short budget).
+    budget_settings: ClassVar[dict[str, dict[str, Any]]] = {}
     special_tokens: ClassVar[tuple[str, ...]] = ()  # tokens the tokenizer must reserve
     # File formats of the task's own, read like the generic adapters (files matched by
     # suffix, records through ``from_record``), tried before them and listed with them in

@@ -67,13 +67,16 @@ def check_identity(task: Task, platform: Platform) -> None:
 
 
 def check_settings(task: Task) -> None:
-    """``settings`` and ``demo_settings``: each key a core key or one of the task's own
-    ``settings``, each value of its default's type (a typo would otherwise add a key)."""
+    """``settings``, ``demo_settings`` and each entry of ``budget_settings``: each key a core
+    key or one of the task's own ``settings``, each value of its default's type (a typo would
+    otherwise add a key)."""
     core = load_config("", {}, demo=False)  # "": no [tasks.NAME] table applies
     known = {**core.as_dict(), **{f"model.{k}": v for fields in core.presets.values() for k, v in fields.items()}}
-    for table, items in (("settings", task.settings), ("demo_settings", task.demo_settings)):
+    tables = [("settings", task.settings), ("demo_settings", task.demo_settings)]
+    tables += [(f"budget_settings[{limit!r}]", entry) for limit, entry in task.budget_settings.items()]
+    for table, items in tables:
         for key, value in items.items():
-            default = task.settings.get(key, known.get(key)) if table == "demo_settings" else known.get(key, value)
+            default = known.get(key, value) if table == "settings" else task.settings.get(key, known.get(key))
             _require(default is not None, f"{task.name}: {table} key {key!r} is neither a core config key nor in settings")
             try:
                 _coerce(key, value, {key: default}, f"{task.name}.{table}")

@@ -25,7 +25,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
 from pytorch_lightning.loggers import CSVLogger, TensorBoardLogger
 
 from tasklight.averaging import WeightAverager, average
-from tasklight.config import Config, resolve_config
+from tasklight.config import Config, max_time_seconds, resolve_config
 from tasklight.data.datamodule import TaskDataModule
 from tasklight.data.sources import Split, load_splits
 from tasklight.data.tokenizer import Tokenizer
@@ -283,27 +283,12 @@ def _build_system(
     optim = {k: t[k] for k in ("lr", "min_lr", "warmup_steps", "schedule", "weight_decay", "betas", "max_steps", "head_lr",
                                "layer_decay")}
     optim["freeze"] = config["model.freeze"]
-    optim["budget_seconds"] = _seconds(t["max_time"])
+    optim["budget_seconds"] = max_time_seconds(t["max_time"])
     tokenizer_file = run_dir / "tokenizer.json"
     return TaskSystem(
         task_name=task.name, task_version=task.version, model=model, head=head, head_hparams=head_hparams, optim=optim,
         tokenizer_hash=hashlib.sha256(tokenizer_file.read_bytes()).hexdigest()[:16] if tokenizer_file.is_file() else "",
     )
-
-
-def _seconds(max_time: str) -> float:
-    """DD:HH:MM:SS (Lightning's max_time format) in seconds; 0 when unset."""
-    if not max_time:
-        return 0.0
-    parts = max_time.split(":")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) != 4 or any(v < 0 for v in values):
-        raise UserError(f"--max-time must be DD:HH:MM:SS, got {max_time!r}")
-    days, hours, minutes, seconds = values
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 
 def _trainer(

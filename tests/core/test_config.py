@@ -149,3 +149,35 @@ def test_a_run_from_scratch_builds_the_layout_and_dropouts_it_was_given(tmp_path
     model = record["model"]
     assert (model["norm_position"], model["embed_norm"], model["final_norm"], model["attention_dropout"]) == (
         "post", True, False, 0.1)
+
+
+def _with_budgets(name: str, budgets: dict) -> object:
+    base = get_platform().tasks.get(name)
+    return type("Budgeted", (type(base),), {"budget_settings": budgets})()
+
+
+def test_the_budget_settings_entry_that_the_max_time_fits_under_applies_on_real_data_only():
+    task = _with_budgets("generation", {
+        "00:00:05:00": {"model.preset": "mini", "trainer.lr": 0.003},
+        "00:01:00:00": {"trainer.lr": 0.0015},
+    })
+    def resolved(data="input.txt", **kwargs):
+        config = resolve_config(task, data, **kwargs)
+        return config["model.preset"], config["trainer.lr"]
+
+    assert resolved(cli={"trainer.max_time": "00:00:02:10"}) == ("mini", 0.003)
+    assert resolved(cli={"trainer.max_time": "00:00:05:00"}) == ("mini", 0.003)  # the limit itself fits
+    assert resolved(cli={"trainer.max_time": "00:00:20:00"}) == ("small", 0.0015)
+    assert resolved(cli={"trainer.max_time": "00:02:00:00"})[1] == resolved()[1] != 0.0015  # over every limit
+    assert resolved(overrides=["trainer.max_time=00:00:01:00"]) == ("mini", 0.003)  # the budget however it is set
+    # Anything the user sets wins over the entry; the demo keeps its own settings.
+    assert resolved(cli={"trainer.max_time": "00:00:02:00"}, overrides=["trainer.lr=0.01"]) == ("mini", 0.01)
+    demo = resolve_config(task, "demo")
+    assert resolved("demo", cli={"trainer.max_time": "00:00:02:00"}) == (demo["model.preset"], demo["trainer.lr"])
+
+
+def test_budget_settings_do_not_apply_when_the_backbone_starts_from_a_checkpoint():
+    task = _with_budgets("intent", {"00:00:05:00": {"data.max_tokens": 512}})
+    plain = resolve_config(task, "x.jsonl", cli={"trainer.max_time": "00:00:02:00"})
+    init = resolve_config(task, "x.jsonl", cli={"trainer.max_time": "00:00:02:00"}, overrides=["model.init=/some/dir"])
+    assert plain["data.max_tokens"] == 512 and init["data.max_tokens"] != 512

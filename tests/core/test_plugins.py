@@ -18,6 +18,7 @@ from tasklight_translation.task import TranslationTask
 import tasklight
 from tasklight import hookspecs, plugins
 from tasklight.plugins import get_platform, temporary_plugin
+from tasklight.testing import ConformanceError, check_settings
 from tests.conftest import TINY, invoke
 
 
@@ -260,10 +261,16 @@ def test_hook_register_tasks(runner):
         assert code == 0 and rows["echo"]["plugin"] == "echo-plugin" and rows["echo"]["metrics"] == ["bleu", "chrf"]
 
 
+BUDGETS = "task 'echo': budget_settings maps --max-time limits (DD:HH:MM:SS) to dicts of config keys other than trainer.max_time; got "
+
+
 @pytest.mark.parametrize(
     ("attrs", "message"),
     [
         ({"demo_settings": [("trainer.max_steps", 5)]}, "task 'echo': demo_settings must be a dict of config keys, got list"),
+        ({"budget_settings": {"5 minutes": {"trainer.lr": 0.01}}}, BUDGETS + "'5 minutes'"),
+        ({"budget_settings": {"00:00:05:00": {"trainer.max_time": "00:00:01:00"}}}, BUDGETS + "'00:00:05:00'"),
+        ({"budget_settings": {"00:00:05:00": [("trainer.lr", 0.01)]}}, BUDGETS + "'00:00:05:00'"),
         ({"adapters": [tasklight.Adapter("x", (".x",), iter)]}, "task 'echo': adapters must be a tuple of tasklight.Adapter"),
         ({"adapters": ("x",)}, "task 'echo': adapters must be a tuple of tasklight.Adapter"),
     ],
@@ -274,6 +281,16 @@ def test_a_task_with_malformed_settings_or_adapters_is_refused_and_reported(attr
     with temporary_plugin(plugin, "broken-echo") as platform:
         assert "echo" not in platform.tasks
         assert platform.plugins["broken-echo"].errors == [f"register_tasks failed: TypeError: {message}"]
+
+
+@pytest.mark.parametrize("table", ["demo_settings", "budget_settings"])
+def test_the_conformance_kit_names_a_settings_key_that_is_neither_core_nor_the_tasks(table):
+    # (a key of `settings` itself declares one of the task's own)
+    value = {"trainer.max_step": 5}
+    typo = type("Typo", (EchoTask,), {table: {"00:00:05:00": value} if table == "budget_settings" else value})()
+    where = "budget_settings['00:00:05:00']" if table == "budget_settings" else table
+    with pytest.raises(ConformanceError, match=re.escape(f"echo: {where} key 'trainer.max_step' is neither")):
+        check_settings(typo)
 
 
 def test_hook_register_metrics():
