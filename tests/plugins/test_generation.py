@@ -15,7 +15,7 @@ from tasklight.testing import check_task
 from tasklight_generation.demo import demo_texts
 from tests.conftest import TINY as SHARED_TINY
 from tasklight_generation.metrics import bits_per_char, perplexity, unigram_bits_per_char
-from tasklight_generation.task import GenerationTask, Text, make_blocks
+from tasklight_generation.task import GenerationTask, Text, block_size, make_blocks
 from tests.conftest import invoke, shared
 
 TASK = GenerationTask()
@@ -116,6 +116,18 @@ def test_wikitext2_folder_trains_on_valid_and_tests_on_test():
     (train,), (validation,), (test,) = (splits[s].examples for s in ("train", "validation", "test"))
     assert train.text + validation.text == valid and len(train.text) == int(len(valid) * 0.9)
     assert test.text == (folder / "test.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("max_time, preset, block", [("00:00:02:10", "mini", 128), ("00:00:20:00", "small", 256)])
+def test_a_time_budget_on_real_text_gets_the_character_level_recipe_of_that_budget(max_time, preset, block):
+    from tasklight.config import resolve_config
+
+    config = resolve_config(TASK, "input.txt", cli={"trainer.max_time": max_time})
+    assert (config["model.preset"], config["tokenizer.vocab_size"], config["trainer.schedule"]) == (preset, 64, "cosine")
+    assert block_size(tasklight.TaskContext(config, lambda n: None)) == block  # the entry's lengths agree
+    # Over every limit, and on the demo, the task's other defaults stand.
+    assert resolve_config(TASK, "input.txt", cli={"trainer.max_time": "00:02:00:00"})["tokenizer.vocab_size"] != 64
+    assert resolve_config(TASK, "demo", cli={"trainer.max_time": max_time})["tokenizer.vocab_size"] != 64
 
 
 def test_a_slice_of_jsonl_records_counts_records(tmp_path):

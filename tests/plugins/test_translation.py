@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import tasklight
-from tasklight.config import load_config
+from tasklight.config import load_config, resolve_config
 from tasklight.data.sources import load_splits
 from tasklight.plugins import get_platform
 from tasklight.testing import check_task
@@ -107,3 +107,13 @@ def test_bleu_and_chrf_come_with_signatures():
     assert partial.value == pytest.approx(expected)
     chrf = metrics.get("chrf").compute(["abc"], ["abd"])
     assert chrf.signature.startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:")
+
+
+def test_a_time_budget_on_real_data_anneals_with_a_cosine_while_other_runs_keep_inverse_sqrt():
+    task = get_platform().tasks.get("translation")
+    twenty = resolve_config(task, "multi30k", cli={"trainer.max_time": "00:00:20:00"})
+    assert (twenty["trainer.schedule"], twenty["trainer.min_lr"]) == ("cosine", 0.0001)
+    # A cosine needs a budget to decay over: a run with none, or a longer one, keeps inverse sqrt.
+    assert resolve_config(task, "multi30k")["trainer.schedule"] == "inverse_sqrt"
+    assert resolve_config(task, "multi30k", cli={"trainer.max_time": "00:02:00:00"})["trainer.schedule"] == "inverse_sqrt"
+    assert resolve_config(task, "demo", cli={"trainer.max_time": "00:00:20:00"})["trainer.schedule"] == "inverse_sqrt"
