@@ -55,6 +55,15 @@ def make_blocks(
     return rows
 
 
+# What the time-budget recipes share: characters as tokens, no dropout (a few epochs at most
+# in these budgets), and a cosine decay over the wall time.
+CHARACTER_LEVEL = {
+    "tokenizer.vocab_size": 64,  # characters, and merges only where the alphabet is smaller
+    "model.dropout": 0.0,
+    "trainer.schedule": "cosine",
+}
+
+
 class GenerationTask(tasklight.Task):
     name = "generation"
     description = "Language modelling and text continuation (bits per character, perplexity)."
@@ -70,34 +79,28 @@ class GenerationTask(tasklight.Task):
         "decoding.strategy": "greedy",  # or sample, with temperature / top_k / top_p
     }
     budget_settings = {
-        # Runs of up to 5 minutes from scratch: a character-level `mini` model (0.44M
-        # parameters, context 128) with no dropout, whose many small updates beat a larger
-        # model's few; small batches; a high peak rate cosine-decayed over the wall time to a
-        # tenth of it. Chosen on tinyshakespeare's validation bits/char in 130 s, each change
-        # measured (benchmarks/RESULTS.md).
+        # Runs of up to 5 minutes from scratch: a character-level `mini` model (context 128)
+        # whose many small updates beat a larger model's few; small batches; a high peak rate
+        # cosine-decayed over the wall time to a tenth of it. Chosen on tinyshakespeare's
+        # validation bits/char in 130 s, each change measured (benchmarks/RESULTS.md).
         "00:00:05:00": {
+            **CHARACTER_LEVEL,
             "model.preset": "mini",
-            "model.dropout": 0.0,
-            "tokenizer.vocab_size": 64,  # characters, and merges only where the alphabet is smaller
             "data.block_size": 128,
             "data.max_length": 129,
             "data.max_tokens": 2048,  # 16 blocks a batch: twice the updates of 4,096 tokens
-            "trainer.schedule": "cosine",
             "trainer.lr": 0.004,
             "trainer.min_lr": 0.0004,
             "trainer.warmup_steps": 100,
             "trainer.val_check_interval": 400,
         },
-        # Up to 20 minutes: the same character-level cosine recipe on the `small` model
-        # (2.5M parameters, context 256) at a lower peak; 2.27 validation bits/char in 20
-        # minutes against 2.40 with inverse-sqrt decay at lr 1e-3.
+        # Up to 20 minutes: the same recipe on the `small` model (context 256) at a lower
+        # peak, which beat inverse-sqrt decay at 20 minutes (benchmarks/RESULTS.md).
         "00:00:20:00": {
+            **CHARACTER_LEVEL,
             "model.preset": "small",
-            "model.dropout": 0.0,
-            "tokenizer.vocab_size": 64,
             "data.block_size": 256,
             "data.max_length": 257,
-            "trainer.schedule": "cosine",
             "trainer.lr": 0.002,
             "trainer.min_lr": 0.0002,
             "trainer.warmup_steps": 200,
