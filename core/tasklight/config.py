@@ -40,7 +40,7 @@ POSITIVE: tuple[str, ...] = (
 NON_NEGATIVE: tuple[str, ...] = (
     "trainer.lr", "trainer.head_lr", "trainer.warmup_steps", "trainer.weight_decay", "trainer.label_smoothing",
     "trainer.gradient_clip_val", "data.val_fraction", "data.val_metric_examples", "data.limit_train",
-    "data.limit_test", "decoding.top_k", "decoding.temperature", "trainer.threads", "eval.bootstrap",
+    "data.limit_test", "decoding.top_k", "decoding.temperature", "decoding.no_repeat_ngram_size", "trainer.threads", "eval.bootstrap",
 )
 MODEL_POSITIVE = ("d_model", "n_heads", "d_ff", "max_positions")
 # [model] keys that are not the preset's sizes: where the weights start, what stays frozen.

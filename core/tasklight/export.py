@@ -133,6 +133,8 @@ def generation_config(loaded: LoadedRun, hf: dict[str, Any]) -> dict[str, Any]:
     out["do_sample"] = strategy == "sample"
     if strategy == "beam":
         out["length_penalty"] = float(d["length_penalty"])
+    if int(d.get("no_repeat_ngram_size", 0)):
+        out["no_repeat_ngram_size"] = int(d["no_repeat_ngram_size"])
     if strategy == "sample":
         out.update(temperature=float(d["temperature"]), top_k=int(d["top_k"]), top_p=float(d["top_p"]))
     return out

@@ -33,6 +33,7 @@ class Decoding:
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
+    no_repeat_ngram_size: int = 0
 
     @classmethod
     def from_config(cls, section: dict[str, Any]) -> Decoding:
@@ -185,6 +186,7 @@ class Seq2SeqHead(Head):
             top_k=d.top_k,
             top_p=d.top_p,
             generator=ctx.generator,
+            no_repeat_ngram_size=d.no_repeat_ngram_size,
         )
 
 
@@ -362,6 +364,7 @@ class CausalLMHead(Head):
                     model, prompts[rows, :length], eos_id=ctx.eos_id, max_new_tokens=d.max_new_tokens,
                     strategy=d.strategy, beam_size=d.beam_size, length_penalty=d.length_penalty,
                     temperature=d.temperature, top_k=d.top_k, top_p=d.top_p, generator=ctx.generator,
+                    no_repeat_ngram_size=d.no_repeat_ngram_size,
                 )
                 for row, ids in zip(rows.tolist(), generated):
                     out[row] = ids

@@ -42,6 +42,9 @@ class SummarizationTask(tasklight.Task):
         "data.max_length": 512,
         "decoding.max_len_a": 0.0,
         "decoding.max_len_b": 128,
+        # A summarizer trained briefly loops ("to the way to the way"); no 4-gram may repeat
+        # (4 scored best on DialogSum's validation set among 2 to 6: see benchmarks/RESULTS.md).
+        "decoding.no_repeat_ngram_size": 4,
     }
     demo_settings = {
         # The generated demo (meeting-planning dialogues -> who, when, where, what): test

@@ -291,6 +291,57 @@ def test_min_new_tokens_validation() -> None:
         run(model, "encoder-decoder", max_new_tokens=3, min_new_tokens=-1)
 
 
+def repeats_an_ngram(prefix: list[int], new: list[int], n: int) -> bool:
+    """Whether an n-gram ending in ``new`` occurred earlier in ``prefix + new``."""
+    tokens = prefix + new
+    ngrams = [tuple(tokens[i - n + 1 : i + 1]) for i in range(n - 1, len(tokens))]
+    first_new = max(len(prefix) - n + 1, 0)  # the first n-gram that ends in ``new``
+    return any(g in ngrams[:i] for i, g in enumerate(ngrams) if i >= first_new)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("strategy", ["greedy", "beam", "sample"])
+def test_no_repeat_ngram_size_keeps_every_ngram_unique(
+    shape: str, strategy: str, n: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = random_model(shape)
+    real = model.lm_logits
+    no_eos = torch.zeros(V)
+    no_eos[EOS] = float("-inf")
+    fake_lm_head(monkeypatch, model, lambda h: real(h) + no_eos)  # long outputs, so repeats are likely
+    prefix = inputs(shape)[0].tolist()
+    common = {"strategy": strategy, "beam_size": 3, "temperature": 0.5, "max_new_tokens": 10}
+    free = run(model, shape, generator=torch.Generator().manual_seed(3), **common)  # type: ignore[arg-type]
+    assert any(repeats_an_ngram(p, o, n) for p, o in zip(prefix, free))  # the guard has work to do
+
+    outs = [
+        run(model, shape, no_repeat_ngram_size=n, use_cache=use_cache,
+            generator=torch.Generator().manual_seed(3), **common)  # type: ignore[arg-type]
+        for use_cache in (True, False)
+    ]
+    assert outs[0] == outs[1]
+    # The prefix counts (BOS, or the prompt), as in Hugging Face's option of the same name.
+    assert not any(repeats_an_ngram(p, o, n) for p, o in zip(prefix, outs[0]))
+    assert all(len(o) == 10 for o in outs[0])
+
+
+def test_no_repeat_ngram_size_takes_the_best_token_that_does_not_repeat(markov: Transformer) -> None:
+    # After A the Markov model gives C .30, EOS .26, D .24. The prompt A, C, A already holds
+    # the bigram (A, C), so with bigrams kept unique C may not come next.
+    prompt = torch.tensor([[A, C, A]])
+    kwargs = dict(eos_id=EOS, max_new_tokens=1)
+    assert generate(markov, prompt, **kwargs) == [[C]]  # type: ignore[arg-type]
+    assert generate(markov, prompt, no_repeat_ngram_size=2, **kwargs) == [[]]  # type: ignore[arg-type]
+    for strategy in ("greedy", "beam"):
+        got = generate(markov, prompt, strategy=strategy, beam_size=2, min_new_tokens=1,
+                       no_repeat_ngram_size=2, **kwargs)  # type: ignore[arg-type]
+        assert got == [[D]]
+    assert generate(markov, prompt, no_repeat_ngram_size=3, **kwargs) == [[C]]  # the trigram (C, A, C) is new
+    with pytest.raises(ValueError, match="no_repeat_ngram_size"):
+        generate(markov, prompt, no_repeat_ngram_size=-1, **kwargs)  # type: ignore[arg-type]
+
+
 # ---- the pieces of the fast paths ------------------------------------------------------------
 @pytest.mark.parametrize("width", [19, 256, 300, 8000])
 @pytest.mark.parametrize("groups", [1, 4])

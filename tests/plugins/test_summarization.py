@@ -282,3 +282,18 @@ def test_cli_reports_a_bad_line_in_one_line(tmp_path: Path, runner) -> None:
     code, output = invoke(runner, "run", "summarization", "--data", str(path), "--out", str(tmp_path / "run"), "--quiet")
     assert code == 2
     assert f"{path}:2: neither JSON" in output and "Traceback" not in output
+
+
+def test_summaries_decode_without_repeated_4grams_unless_set_otherwise() -> None:
+    from tasklight.config import resolve_config
+
+    task = get_platform().tasks.get("summarization")
+    for data in ("demo", "../shared/data/summarization/dialogsum"):
+        decoding = tasklight.Decoding.from_config(resolve_config(task, data).section("decoding"))
+        assert decoding.no_repeat_ngram_size == 4
+    allowed = resolve_config(task, "demo", overrides=["decoding.no_repeat_ngram_size=0"])
+    assert tasklight.Decoding.from_config(allowed.section("decoding")).no_repeat_ngram_size == 0
+    with pytest.raises(tasklight.UserError, match="no_repeat_ngram_size"):
+        resolve_config(task, "demo", overrides=["decoding.no_repeat_ngram_size=-1"])
+    # Other tasks keep repeats allowed (translation, generation).
+    assert resolve_config(get_platform().tasks.get("translation"), "demo")["decoding.no_repeat_ngram_size"] == 0

@@ -39,6 +39,7 @@ class _RunningBatch:
         use_cache: bool,
         eos_id: int,
         min_new_tokens: int,
+        no_repeat_ngram_size: int = 0,
     ) -> None:
         self.model = model
         # The LM head's layout: on CPU a step's few rows are scored faster as columns,
@@ -47,6 +48,7 @@ class _RunningBatch:
         self.seqs = prefix_ids  # (N, P)
         self.prefix_len = prefix_ids.size(1)
         self.eos_id, self.min_new_tokens = eos_id, min_new_tokens
+        self.no_repeat_ngram_size = no_repeat_ngram_size
         self.cache: DecoderCache | None = None
         self.memory, self.memory_mask = memory, memory_mask  # (N, S, C), (N, S)
         if use_cache:
@@ -59,7 +61,8 @@ class _RunningBatch:
 
     def next_logits(self) -> Tensor:
         """(V, N) float32 logits for the token after ``seqs``, one column per row; EOS is ruled
-        out until ``min_new_tokens`` tokens have been generated."""
+        out until ``min_new_tokens`` tokens have been generated, and with
+        ``no_repeat_ngram_size`` n, every token that would repeat an n-gram of its row."""
         if self.cache is not None:
             hidden = self.model.decode(self.seqs[:, self.cache.length :], cache=self.cache)
         else:
@@ -71,6 +74,8 @@ class _RunningBatch:
         logits = logits.float()
         if self.eos_ruled_out():
             logits[self.eos_id] = -math.inf
+        if self.no_repeat_ngram_size:
+            _rule_out_repeated_ngrams(logits, self.seqs, self.no_repeat_ngram_size)
         return logits
 
     def push(self, tokens: Tensor) -> None:
@@ -118,12 +123,16 @@ def generate(
     top_k: int = 0,
     top_p: float = 1.0,
     generator: torch.Generator | None = None,
+    no_repeat_ngram_size: int = 0,
     use_cache: bool = True,
 ) -> list[list[int]]:
     """Continue ``prefix_ids`` (B, P); return each example's new tokens, without the EOS.
 
     At most ``max_new_tokens`` are generated; EOS cannot end a sequence before
     ``min_new_tokens`` (equal values force every output to exactly that length).
+    ``no_repeat_ngram_size`` n > 0: no n-gram occurs twice in a sequence (prefix included), the
+    guard against loops that summarizers decode with (fairseq's and Hugging Face's option of
+    that name); 0 allows repeats.
 
     seq2seq: ``prefix_ids`` is a (B, 1) column of BOS and ``src_ids`` (B, S) the padded source.
     decoder-only: ``prefix_ids`` is the prompt (equal lengths, no padding), ``src_ids`` None.
@@ -140,6 +149,8 @@ def generate(
         raise ValueError(f"max_new_tokens must be >= 0; got {max_new_tokens}")
     if not 0 <= min_new_tokens <= max_new_tokens:
         raise ValueError(f"min_new_tokens must be in [0, max_new_tokens]; got {min_new_tokens}")
+    if no_repeat_ngram_size < 0:
+        raise ValueError(f"no_repeat_ngram_size must be >= 0; got {no_repeat_ngram_size}")
     if strategy == "beam" and beam_size < 1:
         raise ValueError(f"beam_size must be >= 1; got {beam_size}")
     if strategy == "sample" and not (temperature > 0 and top_k >= 0 and 0 < top_p <= 1):
@@ -159,7 +170,8 @@ def generate(
     if max_new <= 0:
         return [[] for _ in range(B)]
     batch = _RunningBatch(
-        model, prefix_ids, memory, memory_mask, P + max_new, use_cache, eos_id, min_new_tokens
+        model, prefix_ids, memory, memory_mask, P + max_new, use_cache, eos_id, min_new_tokens,
+        no_repeat_ngram_size,
     )
 
     if strategy == "beam":
@@ -304,6 +316,19 @@ def _one_token_at_a_time(
                 batch.select(keep)
         batch.push(tokens)
     return [_cut_at_eos(row, eos_id) for row in out.tolist()]
+
+
+def _rule_out_repeated_ngrams(logits: Tensor, seqs: Tensor, n: int) -> None:
+    """Set ``logits`` (V, N) to -inf, in place, at each token that would end an n-gram already
+    in its row of ``seqs`` (N, L): wherever the row's last n-1 tokens occurred before, the
+    token that followed them there is ruled out."""
+    if seqs.size(1) < n:
+        return
+    ngrams = seqs.unfold(1, n, 1)  # (N, L-n+1, n), every n-gram of every row
+    context = seqs[:, seqs.size(1) - n + 1 :]  # (N, n-1), the n-gram the next token would end
+    seen = (ngrams[:, :, :-1] == context[:, None, :]).all(dim=2)  # (N, L-n+1)
+    rows, starts = seen.nonzero(as_tuple=True)
+    logits[ngrams[rows, starts, -1], rows] = -math.inf
 
 
 def _cut_at_eos(tokens: list[int], eos_id: int) -> list[int]:
