@@ -11,7 +11,7 @@ import pytest
 from rouge_score import rouge_scorer
 
 import tasklight
-from tasklight.config import load_config, task_defaults
+from tasklight.config import load_config, resolve_config, task_defaults
 from tasklight.data.sources import load_splits
 from tasklight.plugins import get_platform
 from tasklight.testing import check_task
@@ -285,8 +285,6 @@ def test_cli_reports_a_bad_line_in_one_line(tmp_path: Path, runner) -> None:
 
 
 def test_summaries_decode_without_repeated_4grams_unless_set_otherwise() -> None:
-    from tasklight.config import resolve_config
-
     task = get_platform().tasks.get("summarization")
     for data in ("demo", "../shared/data/summarization/dialogsum"):
         decoding = tasklight.Decoding.from_config(resolve_config(task, data).section("decoding"))
@@ -295,5 +293,5 @@ def test_summaries_decode_without_repeated_4grams_unless_set_otherwise() -> None
     assert tasklight.Decoding.from_config(allowed.section("decoding")).no_repeat_ngram_size == 0
     with pytest.raises(tasklight.UserError, match="no_repeat_ngram_size"):
         resolve_config(task, "demo", overrides=["decoding.no_repeat_ngram_size=-1"])
-    # Other tasks keep repeats allowed (translation, generation).
+    # The core default allows repeats: other tasks (translation here) keep it.
     assert resolve_config(get_platform().tasks.get("translation"), "demo")["decoding.no_repeat_ngram_size"] == 0

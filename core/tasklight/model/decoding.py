@@ -39,7 +39,7 @@ class _RunningBatch:
         use_cache: bool,
         eos_id: int,
         min_new_tokens: int,
-        no_repeat_ngram_size: int = 0,
+        no_repeat_ngram_size: int,
     ) -> None:
         self.model = model
         # The LM head's layout: on CPU a step's few rows are scored faster as columns,
