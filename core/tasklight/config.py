@@ -394,7 +394,8 @@ def _validate(config: Config) -> None:
             raise UserError(f"model.{key} must be positive, got {model[key]}")
     if model["d_model"] % model["n_heads"]:
         raise UserError(f"model.d_model ({model['d_model']}) must be divisible by model.n_heads ({model['n_heads']})")
-    if not 0 <= model.get("dropout", 0.0) < 1:
-        raise UserError(f"model.dropout must be in [0, 1), got {model['dropout']}")
+    for key in ("dropout", "attention_dropout", "word_dropout"):
+        if not 0 <= model.get(key, 0.0) < 1:
+            raise UserError(f"model.{key} must be in [0, 1), got {model[key]}")
     if config["trainer.schedule"] in ("linear", "cosine") and config["trainer.max_steps"] <= 0 and not config["trainer.max_time"]:
         raise UserError(f"trainer.schedule={config['trainer.schedule']} needs a budget: --max-steps or --max-time")

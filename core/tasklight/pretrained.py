@@ -206,6 +206,7 @@ def backbone_config(pretrained: Pretrained, task: Task, config: Config, all_task
     # kernel (a mask over every head, query and key), and fine-tuning did as well without it
     # (benchmarks/RESULTS.md, the QA pair).
     changes["attention_dropout"] = float(config.model_fields().get("attention_dropout", 0.0))
+    changes["word_dropout"] = float(config.model_fields().get("word_dropout", 0.0))
     if "model.dropout" in config.explicit:
         changes["dropout"] = float(config["model.dropout"])
     max_length = int(config["data.max_length"])

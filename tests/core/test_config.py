@@ -105,6 +105,8 @@ def test_task_settings_extend_the_schema():
         ("decoding.strategy=topk", "config key 'decoding.strategy' must be one of greedy, sample, beam, got 'topk'"),
         ("novalue", "--set expects key=value, got 'novalue'"),
         ("model.n_heads=3", "model.d_model (256) must be divisible by model.n_heads (3)"),
+        ("model.word_dropout=1", "model.word_dropout must be in [0, 1), got 1.0"),
+        ("model.attention_dropout=-0.1", "model.attention_dropout must be in [0, 1), got -0.1"),
     ],
 )
 def test_bad_overrides_are_one_clear_line(override, message):

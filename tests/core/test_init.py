@@ -191,13 +191,13 @@ def test_attention_dropout_is_the_runs_and_hidden_dropout_the_checkpoints_unless
     hf = json.loads((bert / "config.json").read_text())
     assert (hf["hidden_dropout_prob"], hf["attention_probs_dropout_prob"]) == (0.1, 0.1)
 
-    def dropouts(*overrides: str) -> tuple[float, float]:
+    def dropouts(*overrides: str) -> tuple[float, float, float]:
         config = resolve_config(task, "../data.json", overrides=list(overrides), cli={"model.init": str(bert)})
         model = backbone_config(pretrained, task, config, [t for _, t in platform.tasks.items()])
-        return model.dropout, model.attention_dropout
+        return model.dropout, model.attention_dropout, model.word_dropout
 
-    assert dropouts() == (0.1, 0.0)
-    assert dropouts("model.attention_dropout=0.1", "model.dropout=0.2") == (0.2, 0.1)
+    assert dropouts() == (0.1, 0.0, 0.0)
+    assert dropouts("model.attention_dropout=0.1", "model.dropout=0.2", "model.word_dropout=0.1") == (0.2, 0.1, 0.1)
 
 
 def test_a_run_from_a_checkpoint_resumes_with_the_same_init(bert: Path, tmp_path: Path) -> None:

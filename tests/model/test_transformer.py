@@ -163,6 +163,25 @@ def test_dropout_only_in_training() -> None:
     assert not torch.equal(model(src, tgt), model(src, tgt))
 
 
+def test_word_dropout_drops_whole_tokens_in_training_only() -> None:
+    """Each token's embedding reaches the blocks whole (times 1 / (1 - p)) or not at all; in
+    eval mode the model is the same model without word dropout."""
+    plain, model = tiny("encoder-only", dropout=0.0), tiny("encoder-only", dropout=0.0, word_dropout=0.5)
+    src = tokens(4, 16)
+    assert torch.equal(model.encode(src), plain.encode(src))  # same seed, same weights
+    seen: list[torch.Tensor] = []
+    model.encoder.blocks[0].register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    model.train()
+    torch.manual_seed(3)
+    model.encode(src)
+    tokens_only = seen[-1] - model.encoder.pos.weight[:16]  # (B, T, C): each token's embedding, kept or not
+    dropped = tokens_only.abs().amax(-1) < 1e-6  # (B, T)
+    assert 0.3 < dropped.float().mean() < 0.7
+    embedded = model.embed(src)
+    assert torch.allclose(tokens_only[~dropped], 2 * embedded[~dropped], atol=1e-6)
+    assert not torch.equal(model.encode(src), model.encode(src))
+
+
 @pytest.mark.parametrize("autograd", [True, False], ids=["autograd", "inference"])
 @pytest.mark.parametrize("shape", ["encoder-decoder", "decoder-only"])
 def test_cached_decode_matches_full_recompute(shape: str, autograd: bool) -> None:

@@ -203,7 +203,7 @@ def part_sizes(config: TransformerConfig, name: str) -> dict[str, int]:
     return {}
 
 
-TRAINING_ONLY = ("dropout", "attention_dropout")  # settings that do not change a model's outputs
+TRAINING_ONLY = ("dropout", "attention_dropout", "word_dropout")  # settings that do not change a model's outputs
 
 
 def config_differences(a: TransformerConfig, b: TransformerConfig) -> list[str]:

@@ -56,6 +56,9 @@ class TransformerConfig:
     d_ff: int = 1024
     dropout: float = 0.1
     attention_dropout: float = 0.0
+    # Whole input tokens dropped in training: each token's embedding is zeroed with this
+    # probability (the rest scaled by 1 / (1 - p)), so the model cannot lean on any one word.
+    word_dropout: float = 0.0
     max_positions: int = 512
     # None: the vocabulary has no padding token (GPT-2, Llama); masks must then be explicit.
     pad_id: int | None = 0
@@ -491,6 +494,8 @@ class Transformer(nn.Module):
         if start + T > config.max_positions:
             raise ValueError(f"sequence reaches position {start + T} > max_positions {config.max_positions}")
         x = self.embed(ids)  # (B, T, C)
+        if self.training and config.word_dropout > 0:
+            x = x * F.dropout(x.new_ones(*ids.shape, 1), config.word_dropout)  # one draw per token
         if config.scale_embeddings:
             x = x * math.sqrt(config.d_model)
         if stack.types is not None:
