@@ -45,6 +45,8 @@ NON_NEGATIVE: tuple[str, ...] = (
 MODEL_POSITIVE = ("d_model", "n_heads", "d_ff", "max_positions")
 # [model] keys that are not the preset's sizes: where the weights start, what stays frozen.
 MODEL_SETTINGS: tuple[str, ...] = ("preset", "init", "freeze")
+# The model's dropout probabilities, each in [0, 1): settings of training, not of the model's outputs.
+DROPOUTS: tuple[str, ...] = ("dropout", "attention_dropout", "word_dropout")
 
 
 def default_file() -> Path:
@@ -394,7 +396,7 @@ def _validate(config: Config) -> None:
             raise UserError(f"model.{key} must be positive, got {model[key]}")
     if model["d_model"] % model["n_heads"]:
         raise UserError(f"model.d_model ({model['d_model']}) must be divisible by model.n_heads ({model['n_heads']})")
-    for key in ("dropout", "attention_dropout", "word_dropout"):
+    for key in DROPOUTS:
         if not 0 <= model.get(key, 0.0) < 1:
             raise UserError(f"model.{key} must be in [0, 1), got {model[key]}")
     if config["trainer.schedule"] in ("linear", "cosine") and config["trainer.max_steps"] <= 0 and not config["trainer.max_time"]:

@@ -205,8 +205,9 @@ def backbone_config(pretrained: Pretrained, task: Task, config: Config, all_task
     # unless set, whatever the checkpoint trained with: it takes attention off its fused
     # kernel (a mask over every head, query and key), and fine-tuning did as well without it
     # (benchmarks/RESULTS.md, the QA pair).
-    changes["attention_dropout"] = float(config.model_fields().get("attention_dropout", 0.0))
-    changes["word_dropout"] = float(config.model_fields().get("word_dropout", 0.0))
+    fields = config.model_fields()
+    changes["attention_dropout"] = float(fields.get("attention_dropout", 0.0))
+    changes["word_dropout"] = float(fields.get("word_dropout", 0.0))
     if "model.dropout" in config.explicit:
         changes["dropout"] = float(config["model.dropout"])
     max_length = int(config["data.max_length"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from tasklight.config import DROPOUTS
 from tasklight.errors import UserError
 from tasklight.model import TransformerConfig
 
@@ -203,14 +204,11 @@ def part_sizes(config: TransformerConfig, name: str) -> dict[str, int]:
     return {}
 
 
-TRAINING_ONLY = ("dropout", "attention_dropout", "word_dropout")  # settings that do not change a model's outputs
-
-
 def config_differences(a: TransformerConfig, b: TransformerConfig) -> list[str]:
     """Fields (training settings aside) where two configs differ, as 'name=value' of ``a``."""
     unused = {"encoder-only": "decoder_layers", "decoder-only": "encoder_layers"}.get(a.shape)
     return [
         f"{f.name}={getattr(a, f.name)!r}"
         for f in fields(a)
-        if f.name not in (*TRAINING_ONLY, unused) and getattr(a, f.name) != getattr(b, f.name)
+        if f.name not in (*DROPOUTS, unused) and getattr(a, f.name) != getattr(b, f.name)
     ]
