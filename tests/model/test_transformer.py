@@ -7,7 +7,7 @@ import torch
 
 from tasklight.model import DecoderCache, Transformer, TransformerConfig
 from tasklight.model import generate
-from tasklight.model.transformer import FeedForward, _key_padding_mask
+from tasklight.model.transformer import FeedForward, _dropout, _key_padding_mask
 
 PAD = 0
 V = 23
@@ -161,6 +161,26 @@ def test_dropout_only_in_training() -> None:
     assert torch.equal(model(src, tgt), model(src, tgt))
     model.train()
     assert not torch.equal(model(src, tgt), model(src, tgt))
+
+
+def test_cpu_dropout_drops_p_of_the_values_everywhere_and_keeps_the_expectation() -> None:
+    """The CPU mask is cut from 16-bit pieces of 64-bit draws: every piece must be uniform
+    (a draw with its sign bit fixed would keep every fourth value), kept values are scaled
+    by 1 / (1 - p'), p' = p rounded to 1/65536, and the gradient is the mask."""
+    x = torch.ones(250, 401, requires_grad=True)  # 100,250 values, not a multiple of 4
+    torch.manual_seed(0)
+    y = _dropout(x, 0.3, training=True)
+    dropped = y == 0
+    assert abs(dropped.float().mean().item() - 0.3) < 0.006  # 4 standard deviations
+    by_piece = dropped.flatten()[:100248].view(-1, 4).float().mean(0)  # each 16-bit piece of a draw
+    assert ((by_piece - 0.3).abs() < 0.012).all(), by_piece
+    kept_value = 65536 / (65536 - round(0.3 * 65536))
+    assert torch.equal(y[~dropped], torch.full_like(y[~dropped], kept_value))
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())
+    torch.manual_seed(0)
+    assert torch.equal(_dropout(x, 0.3, training=True), y)  # the seed decides the mask
+    assert _dropout(x, 0.3, training=False) is x and _dropout(x, 0.0, training=True) is x
 
 
 def test_word_dropout_drops_whole_tokens_in_training_only() -> None:

@@ -186,8 +186,20 @@ def _attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, dropout_p: 
 
 def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
     """Dropout while training; the identity otherwise, without dispatching an operation (a
-    decoding step calls this a dozen times for nothing)."""
-    return F.dropout(x, p, training=True) if training and p > 0 else x
+    decoding step calls this a dozen times for nothing).
+
+    On CPU the mask is made from 16-bit random numbers, four from each 64-bit draw, because
+    torch's CPU dropout draws one random number per element, and drawing them was a large
+    part of a fine-tuning step (benchmarks/RESULTS.md). The drop probability is then p rounded
+    to a multiple of 1/65536, and the kept values are scaled by 1 / (1 - that probability)."""
+    if not (training and p > 0):
+        return x
+    if x.device.type != "cpu":
+        return F.dropout(x, p, training=True)
+    n, cut = x.numel(), round(p * 65536)
+    draws = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)  # all 64 bits random
+    keep = draws.view(torch.int16)[:n].view(x.shape) >= cut - 32768  # P(keep) = 1 - cut / 65536
+    return x * keep.to(x.dtype).mul_(65536 / (65536 - cut))
 
 
 def _split_heads(x: Tensor, n_heads: int) -> Tensor:
