@@ -58,7 +58,7 @@ def test_cpu_pretrained_fine_tunes_minilm_on_the_intent_and_qa_sets_of_cpu_real(
         scratch = real[entry.name.removesuffix("-minilm")]
         assert (entry.task, entry.data) == (scratch.task, scratch.data)
     minutes = [int(budget_text({"max_time": e.max_time}).split()[0]) * len(e.seeds) for e in suite.entries]
-    assert sum(minutes) <= 100  # the description's "about 110 minutes", testing included
+    assert sum(minutes) <= 160  # the description's "about 3 hours", testing included
 
 
 @pytest.mark.parametrize("name", ["cpu-real", "cpu-pretrained"])
