@@ -118,12 +118,13 @@ def test_wikitext2_folder_trains_on_valid_and_tests_on_test():
     assert test.text == (folder / "test.txt").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("max_time, preset, block", [("00:00:02:10", "mini", 128), ("00:00:20:00", "small", 256)])
-def test_a_time_budget_on_real_text_gets_the_character_level_recipe_of_that_budget(max_time, preset, block):
+@pytest.mark.parametrize("max_time, preset, block, dropout", [("00:00:02:10", "mini", 128, 0.0), ("00:00:20:00", "small", 256, 0.2)])
+def test_a_time_budget_on_real_text_gets_the_character_level_recipe_of_that_budget(max_time, preset, block, dropout):
     from tasklight.config import resolve_config
 
     config = resolve_config(TASK, "input.txt", cli={"trainer.max_time": max_time})
     assert (config["model.preset"], config["tokenizer.vocab_size"], config["trainer.schedule"]) == (preset, 64, "cosine")
+    assert config.model_fields()["dropout"] == dropout  # the entry's, over the preset's 0.1
     assert block_size(tasklight.TaskContext(config, lambda n: None)) == block  # the entry's lengths agree
     # Over every limit, and on the demo, the task's other defaults stand.
     assert resolve_config(TASK, "input.txt", cli={"trainer.max_time": "00:02:00:00"})["tokenizer.vocab_size"] != 64
