@@ -388,7 +388,13 @@ def _keep_average(trainer: pl.Trainer, system: TaskSystem, datamodule: TaskDataM
         return None
     final = {name: value.detach().clone() for name, value in system.state_dict().items()}
     system.load_state_dict(average(averager.snapshots))
-    results = trainer.validate(system, datamodule=datamodule, verbose=False, weights_only=True)
+    # Not logged: the curves (metrics.csv, tensorboard, curves.png) are the run's own weights
+    # over its steps, and the average's score is in the record.
+    loggers, trainer.loggers = trainer.loggers, []
+    try:
+        results = trainer.validate(system, datamodule=datamodule, verbose=False, weights_only=True)
+    finally:
+        trainer.loggers = loggers
     score = results[0].get(best.monitor) if results else None
     kept = score is not None and _better(float(score), best_score, best.mode)
     if kept:

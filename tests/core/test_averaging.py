@@ -3,6 +3,7 @@ that a run tests the average exactly when it validates better than every single 
 
 from __future__ import annotations
 
+import csv
 import json
 from types import SimpleNamespace
 
@@ -71,6 +72,9 @@ def test_a_run_tests_the_average_when_it_validates_better(runner, tmp_path):
         assert any(all(torch.equal(best[k], s[k]) for k in s) for s in seen)
     last = read_checkpoint(out / "checkpoints" / "last.ckpt")["state_dict"]
     assert all(torch.equal(last[k], seen[-1][k]) for k in seen[-1])  # resuming continues the run's own weights
+    # The logged curve holds the three validations of training, not the average's as a fourth point.
+    rows = list(csv.DictReader((out / "logs" / "csv" / "metrics.csv").open()))
+    assert len([row for row in rows if row.get("val/bleu")]) == 3
 
 
 def test_average_last_of_one_is_one_line(runner, tmp_path):
