@@ -177,6 +177,7 @@ def test_fine_tuning_defaults_apply_under_explicit_settings() -> None:
     assert scratch["trainer.schedule"] == "inverse_sqrt" and scratch["trainer.lr"] == 0.0007
     tuned = resolve_config(task, "../data.json", cli={"model.init": "some/checkpoint"})
     assert (tuned["trainer.lr"], tuned["trainer.warmup_steps"], tuned["trainer.schedule"]) == (1e-4, 100, "auto")
+    assert (scratch["trainer.head_lr"], tuned["trainer.head_lr"]) == (0.0, 1e-3)  # a new head learns 10x faster
     mine = resolve_config(task, "../data.json", overrides=["trainer.lr=3e-5"], cli={"model.init": "some/checkpoint"})
     assert mine["trainer.lr"] == 3e-5 and "trainer.lr" in mine.explicit and "trainer.warmup_steps" not in mine.explicit
 
